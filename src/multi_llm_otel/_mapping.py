@@ -1,0 +1,150 @@
+"""The pure mapping from a business event and its scope to OpenTelemetry attribute values.
+
+Span events and log records get the same attributes; the log record also carries the metadata
+as a structured body. Nested metadata values become compact JSON strings in attributes: Jaeger's
+model, Prometheus labels and the Collector's attribute processors all handle strings, none of
+them handles maps everywhere. The body keeps the structure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from typing import Final, Union
+
+from multi_llm_otel import _health
+from multi_llm_otel._events import BusinessEvent, EventScope
+from multi_llm_otel._json_value import JSONValue
+
+AttributeValue = Union[str, bool, int, float, Sequence[str], Sequence[bool], Sequence[int], Sequence[float]]
+
+EVENT_ID: Final = "multi_llm.event.id"
+EVENT_SCOPE: Final = "multi_llm.event.scope"
+USER_ID: Final = "user.id"
+DROPPED_KEYS: Final = "multi_llm.metadata.dropped_keys"
+TRUNCATED_KEYS: Final = "multi_llm.metadata.truncated_keys"
+RESERVED: Final = frozenset({EVENT_ID, EVENT_SCOPE, USER_ID, DROPPED_KEYS, TRUNCATED_KEYS})
+
+# Well-known metadata keys and their GenAI semantic-convention names. The original key is
+# kept as well, so the mapping is lossless.
+GENAI_NAMES: Final[Mapping[str, str]] = {
+    "provider": "gen_ai.provider.name",
+    "operation": "gen_ai.operation.name",
+    "model": "gen_ai.request.model",
+    "max_tokens": "gen_ai.request.max_tokens",
+    "temperature": "gen_ai.request.temperature",
+    "top_p": "gen_ai.request.top_p",
+    "response_model": "gen_ai.response.model",
+    "response_id": "gen_ai.response.id",
+    "finish_reasons": "gen_ai.response.finish_reasons",
+    "input_tokens": "gen_ai.usage.input_tokens",
+    "prompt_tokens": "gen_ai.usage.input_tokens",
+    "output_tokens": "gen_ai.usage.output_tokens",
+    "completion_tokens": "gen_ai.usage.output_tokens",
+    "cache_read_tokens": "gen_ai.usage.cache_read.input_tokens",
+    "cache_write_tokens": "gen_ai.usage.cache_write.input_tokens",
+    "cache_creation_tokens": "gen_ai.usage.cache_write.input_tokens",
+    "reasoning_tokens": "gen_ai.usage.reasoning.output_tokens",
+    "conversation_id": "gen_ai.conversation.id",
+    "error_type": "error.type",
+    "status_code": "http.response.status_code",
+    "server_address": "server.address",
+    "server_port": "server.port",
+    "session_id": "session.id",
+}
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def hash_user_id(user_id: str, key: bytes) -> str:
+    """Keyed hash (HMAC-SHA-256) of a user id: stable per key, not reversible without it."""
+    return "hmac-sha256:" + hmac.new(key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def to_attribute(value: JSONValue) -> AttributeValue | None:
+    """One metadata value as an attribute value; ``None`` (JSON null) has no attribute form."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bool, float)):
+        return value
+    if isinstance(value, int):
+        return value if _INT64[0] <= value <= _INT64[1] else str(value)
+    if isinstance(value, list) and value:
+        first = type(value[0])
+        if first in (str, bool, int, float) and all(type(v) is first for v in value):
+            if first is not int or all(_INT64[0] <= v <= _INT64[1] for v in value):  # type: ignore[operator]
+                return tuple(value)  # type: ignore[return-value]
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def scope_attributes(scope: EventScope, user_id_key: bytes | None) -> dict[str, AttributeValue]:
+    if scope.user_id is None:
+        return {EVENT_SCOPE: "system"}
+    user = scope.user_id if user_id_key is None else hash_user_id(scope.user_id, user_id_key)
+    return {EVENT_SCOPE: "user", USER_ID: user}
+
+
+def event_attributes(
+    event: BusinessEvent,
+    scope: EventScope,
+    *,
+    user_id_key: bytes | None = None,
+    max_attributes: int = 128,
+    max_value_length: int | None = None,
+) -> dict[str, AttributeValue]:
+    """The attributes of the span event and of the log record for one event.
+
+    OpenTelemetry drops attributes past its count limit and cuts strings past its length limit
+    without a trace on the event. Both limits are applied here instead, so the loss is visible:
+    ``multi_llm.metadata.dropped_keys`` counts keys left out (the log body still has them) and
+    ``multi_llm.metadata.truncated_keys`` names the keys whose text was shortened.
+    """
+    attrs: dict[str, AttributeValue] = {EVENT_ID: str(event.id)}
+    attrs.update(scope_attributes(scope, user_id_key))
+    metadata = event.metadata
+    dropped = 0
+    truncated: list[str] = []
+    # Two places stay free for the two loss markers.
+    room = max_attributes - 2
+    for key, raw in metadata.items():
+        if key in RESERVED:
+            continue
+        value = to_attribute(raw)
+        if value is None:
+            continue
+        if max_value_length is not None:
+            value, cut = _truncate(value, max_value_length)
+            if cut:
+                truncated.append(key)
+        genai = GENAI_NAMES.get(key)
+        wanted = 1 if genai is None or genai in attrs else 2
+        if len(attrs) + wanted > room:
+            dropped += 1
+            continue
+        attrs[key] = value
+        if genai is not None and genai not in attrs:
+            attrs[genai] = _genai_value(genai, value)
+    if dropped:
+        attrs[DROPPED_KEYS] = dropped
+        _health.report("attributes_dropped", f"metadata keys past the attribute count limit {max_attributes}")
+    if truncated:
+        attrs[TRUNCATED_KEYS] = tuple(truncated)
+        _health.report("attributes_truncated", f"metadata text past the length limit {max_value_length}")
+    return attrs
+
+
+def _genai_value(name: str, value: AttributeValue) -> AttributeValue:
+    if name == "gen_ai.response.finish_reasons" and isinstance(value, str):
+        return (value,)
+    return value
+
+
+def _truncate(value: AttributeValue, limit: int) -> tuple[AttributeValue, bool]:
+    if isinstance(value, str):
+        return (value, False) if len(value) <= limit else (value[:limit], True)
+    if isinstance(value, tuple) and value and isinstance(value[0], str):
+        if any(len(v) > limit for v in value):  # type: ignore[arg-type]
+            return tuple(v[:limit] for v in value), True  # type: ignore[index]
+    return value, False

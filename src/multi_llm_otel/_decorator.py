@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
 
@@ -71,7 +71,9 @@ class _Options:
         self.client = client if client is not None else getattr(func, "__self__", None)
 
 
-def _find_client(options: _Options, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Extractor | None, object]:
+def _find_client(
+    options: _Options, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> tuple[Extractor | None, object]:
     if options.client is not None:
         extractor = providers.for_client(options.client)
         if extractor is not None:
@@ -94,7 +96,7 @@ def _resolve_scope(option: ScopeOption, args: tuple[Any, ...], kwargs: Mapping[s
     if isinstance(option, EventScope):
         return option
     try:
-        scope = option(*args, **kwargs)
+        scope: object = option(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - a broken scope callable falls back, reported
         _health.report("scope_callable_failed", str(exc), exc)
         return current_scope()
@@ -219,7 +221,9 @@ def _wrap_coroutine(func: Callable[..., Awaitable[Any]], options: _Options) -> C
     return wrapper
 
 
-def _wrap_generator(func: Callable[..., Iterator[Any]], options: _Options) -> Callable[..., Iterator[Any]]:
+def _wrap_generator(
+    func: Callable[..., Generator[Any, Any, Any]], options: _Options
+) -> Callable[..., Generator[Any, Any, Any]]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         call = _begin(options, args, kwargs)
@@ -256,15 +260,15 @@ def _wrap_generator(func: Callable[..., Iterator[Any]], options: _Options) -> Ca
                 finally:
                     call.finish_stream(completed=False)
                 raise
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - handed on to the wrapped generator
                 to_throw = exc
 
     return wrapper
 
 
 def _wrap_async_generator(
-    func: Callable[..., AsyncIterator[Any]], options: _Options
-) -> Callable[..., AsyncIterator[Any]]:
+    func: Callable[..., AsyncGenerator[Any, Any]], options: _Options
+) -> Callable[..., AsyncGenerator[Any, Any]]:
     @functools.wraps(func)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         call = _begin(options, args, kwargs)
@@ -280,9 +284,9 @@ def _wrap_async_generator(
             tokens = _attach(call)
             try:
                 if to_throw is not None:
-                    item = await agen.athrow(to_throw)  # type: ignore[attr-defined]
+                    item = await agen.athrow(to_throw)
                 else:
-                    item = await agen.asend(to_send)  # type: ignore[attr-defined]
+                    item = await agen.asend(to_send)
             except StopAsyncIteration:
                 call.finish_stream(completed=True)
                 return
@@ -297,11 +301,11 @@ def _wrap_async_generator(
                 to_send = yield item
             except GeneratorExit:
                 try:
-                    await agen.aclose()  # type: ignore[attr-defined]
+                    await agen.aclose()
                 finally:
                     call.finish_stream(completed=False)
                 raise
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - handed on to the wrapped generator
                 to_throw = exc
 
     return wrapper

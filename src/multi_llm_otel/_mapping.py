@@ -16,7 +16,7 @@ from typing import Final, Union
 
 from multi_llm_otel import _health
 from multi_llm_otel._events import BusinessEvent, EventScope
-from multi_llm_otel._json_value import JSONValue
+from multi_llm_otel._json_value import JSONValue, _clean_str
 
 AttributeValue = Union[str, bool, int, float, Sequence[str], Sequence[bool], Sequence[int], Sequence[float]]
 
@@ -60,7 +60,8 @@ _INT64 = (-(2**63), 2**63 - 1)
 
 def hash_user_id(user_id: str, key: bytes) -> str:
     """Keyed hash (HMAC-SHA-256) of a user id: stable per key, not reversible without it."""
-    return "hmac-sha256:" + hmac.new(key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
+    # surrogatepass: an id with a lone surrogate still hashes (and stays distinct) instead of raising.
+    return "hmac-sha256:" + hmac.new(key, user_id.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def to_attribute(value: JSONValue) -> AttributeValue | None:
@@ -71,18 +72,24 @@ def to_attribute(value: JSONValue) -> AttributeValue | None:
         return value
     if isinstance(value, int):
         return value if _INT64[0] <= value <= _INT64[1] else str(value)
-    if isinstance(value, list) and value:
-        first = type(value[0])
-        if first in (str, bool, int, float) and all(type(v) is first for v in value):
-            if first is not int or all(_INT64[0] <= v <= _INT64[1] for v in value):  # type: ignore[operator]
-                return tuple(value)  # type: ignore[return-value]
+    if isinstance(value, list) and value and _homogeneous_scalars(value):
+        return tuple(value)  # type: ignore[return-value]
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _homogeneous_scalars(values: list[JSONValue]) -> bool:
+    """OpenTelemetry arrays hold one scalar type; ints must fit in 64 bits."""
+    first = type(values[0])
+    if first not in (str, bool, int, float) or any(type(v) is not first for v in values):
+        return False
+    return first is not int or all(_INT64[0] <= v <= _INT64[1] for v in values)  # type: ignore[operator]
 
 
 def scope_attributes(scope: EventScope, user_id_key: bytes | None) -> dict[str, AttributeValue]:
     if scope.user_id is None:
         return {EVENT_SCOPE: "system"}
-    user = scope.user_id if user_id_key is None else hash_user_id(scope.user_id, user_id_key)
+    # A lone surrogate in the id would make the OTLP encoder drop the attribute: replace it.
+    user = _clean_str(scope.user_id) if user_id_key is None else hash_user_id(scope.user_id, user_id_key)
     return {EVENT_SCOPE: "user", USER_ID: user}
 
 
@@ -99,7 +106,8 @@ def event_attributes(
     OpenTelemetry drops attributes past its count limit and cuts strings past its length limit
     without a trace on the event. Both limits are applied here instead, so the loss is visible:
     ``multi_llm.metadata.dropped_keys`` counts keys left out (the log body still has them) and
-    ``multi_llm.metadata.truncated_keys`` names the keys whose text was shortened.
+    ``multi_llm.metadata.truncated_keys`` names the keys whose text was shortened. The empty key,
+    valid in JSON but not as an attribute key, is left out and counted the same way.
     """
     attrs: dict[str, AttributeValue] = {EVENT_ID: str(event.id)}
     attrs.update(scope_attributes(scope, user_id_key))
@@ -111,24 +119,27 @@ def event_attributes(
     for key, raw in metadata.items():
         if key in RESERVED:
             continue
+        if not key:
+            dropped += 1
+            continue
         value = to_attribute(raw)
         if value is None:
             continue
-        if max_value_length is not None:
-            value, cut = _truncate(value, max_value_length)
-            if cut:
-                truncated.append(key)
         genai = GENAI_NAMES.get(key)
         wanted = 1 if genai is None or genai in attrs else 2
         if len(attrs) + wanted > room:
             dropped += 1
             continue
+        if max_value_length is not None:
+            value, cut = _truncate(value, max_value_length)
+            if cut:
+                truncated.append(key)
         attrs[key] = value
         if genai is not None and genai not in attrs:
             attrs[genai] = _genai_value(genai, value)
     if dropped:
         attrs[DROPPED_KEYS] = dropped
-        _health.report("attributes_dropped", f"metadata keys past the attribute count limit {max_attributes}")
+        _health.report("attributes_dropped", f"metadata keys empty or past the attribute count limit {max_attributes}")
     if truncated:
         attrs[TRUNCATED_KEYS] = tuple(truncated)
         _health.report("attributes_truncated", f"metadata text past the length limit {max_value_length}")
@@ -144,7 +155,6 @@ def _genai_value(name: str, value: AttributeValue) -> AttributeValue:
 def _truncate(value: AttributeValue, limit: int) -> tuple[AttributeValue, bool]:
     if isinstance(value, str):
         return (value, False) if len(value) <= limit else (value[:limit], True)
-    if isinstance(value, tuple) and value and isinstance(value[0], str):
-        if any(len(v) > limit for v in value):  # type: ignore[arg-type]
-            return tuple(v[:limit] for v in value), True  # type: ignore[index]
+    if isinstance(value, tuple) and value and isinstance(value[0], str) and any(len(v) > limit for v in value):
+        return tuple(v[:limit] for v in value), True
     return value, False

@@ -30,7 +30,10 @@ class JsonLinesWriter:
 
     def __init__(self, target: str | IO[str] | None) -> None:
         self._own = isinstance(target, str)
-        self._stream: IO[str] = open(target, "a", encoding="utf-8") if isinstance(target, str) else (target or sys.stderr)  # noqa: SIM115 - closed in close()
+        if isinstance(target, str):
+            self._stream: IO[str] = open(target, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        else:
+            self._stream = target or sys.stderr
         self._lock = threading.Lock()
 
     def write(self, records: Sequence[Mapping[str, Any]]) -> None:
@@ -63,8 +66,7 @@ def span_record(span: ReadableSpan) -> dict[str, Any]:
         "status": span.status.status_code.name,
         "attributes": dict(span.attributes or {}),
         "events": [
-            {"name": e.name, "time_unix_nano": e.timestamp, "attributes": dict(e.attributes or {})}
-            for e in span.events
+            {"name": e.name, "time_unix_nano": e.timestamp, "attributes": dict(e.attributes or {})} for e in span.events
         ],
     }
 
@@ -99,6 +101,10 @@ class JsonLinesLogExporter(LogRecordExporter):
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         self._writer.write([log_record(r) for r in batch])
         return LogRecordExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Every line is flushed as it is written."""
+        return True
 
     def shutdown(self) -> None:
         """Nothing to release: the writer is closed by whoever made it."""

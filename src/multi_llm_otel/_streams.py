@@ -15,7 +15,9 @@ from multi_llm_otel import _health
 from multi_llm_otel._call import Call
 
 # Helper methods that consume the rest of the stream internally, past the proxy's iterator.
-_DRAINING = frozenset({"get_final_message", "get_final_text", "until_done", "get_final_completion", "get_final_response"})
+_DRAINING = frozenset(
+    {"get_final_message", "get_final_text", "until_done", "get_final_completion", "get_final_response"}
+)
 
 
 class _Proxy:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,11 +76,10 @@ class Stack:
             server.check_alive()
 
 
-@contextlib.contextmanager
-def running_stack(otelcol: Path, jaeger_bin: Path, prometheus_bin: Path, root: Path) -> Iterator[Stack]:
-    """Jaeger <- agent Collector (agent.yaml) -> Prometheus, all on loopback."""
-    j_grpc, j_http, j_query, j_query_grpc, j_health, prom_port = free_ports(6)
-    jaeger_env = {
+def jaeger_process(jaeger_bin: Path, root: Path) -> tuple[Server, Jaeger, Callable[[], bool]]:
+    """A Jaeger all-in-one (memory storage) on free ports, not yet started, and its readiness check."""
+    j_grpc, j_http, j_query, j_query_grpc, j_health = free_ports(5)
+    env = {
         "JAEGER_OTLP_GRPC_PORT": str(j_grpc),
         "JAEGER_OTLP_HTTP_PORT": str(j_http),
         "JAEGER_QUERY_HTTP_PORT": str(j_query),
@@ -89,8 +88,17 @@ def running_stack(otelcol: Path, jaeger_bin: Path, prometheus_bin: Path, root: P
         # Jaeger would otherwise export its own traces to whatever listens on 4317.
         "OTEL_TRACES_EXPORTER": "none",
     }
-    jaeger_server = Server("jaeger", [jaeger_bin, "--config", JAEGER_CONFIG], root / "jaeger.log", env=jaeger_env)
-    collector_env = CollectorEnv(root / "collector", jaeger_otlp_grpc=f"{LOOPBACK}:{j_grpc}")
+    server = Server("jaeger", [jaeger_bin, "--config", JAEGER_CONFIG], root / "jaeger.log", env=env)
+    jaeger = Jaeger(f"{LOOPBACK}:{j_grpc}", f"http://{LOOPBACK}:{j_query}")
+    return server, jaeger, lambda: http_ok(f"http://{LOOPBACK}:{j_health}/status")
+
+
+@contextlib.contextmanager
+def running_stack(otelcol: Path, jaeger_bin: Path, prometheus_bin: Path, root: Path) -> Iterator[Stack]:
+    """Jaeger <- agent Collector (agent.yaml) -> Prometheus, all on loopback."""
+    jaeger_server, jaeger, jaeger_ready = jaeger_process(jaeger_bin, root)
+    (prom_port,) = free_ports(1)
+    collector_env = CollectorEnv(root / "collector", jaeger_otlp_grpc=jaeger.otlp_grpc)
     collector_env.root.mkdir(parents=True, exist_ok=True)
     prom_dir = root / "prometheus"
     prom_dir.mkdir()
@@ -121,12 +129,12 @@ def running_stack(otelcol: Path, jaeger_bin: Path, prometheus_bin: Path, root: P
     collector = collector_server(otelcol, ["agent.yaml"], collector_env)
     prom_url = f"http://{LOOPBACK}:{prom_port}"
     with (
-        running(jaeger_server, lambda: http_ok(f"http://{LOOPBACK}:{j_health}/status")),
+        running(jaeger_server, jaeger_ready),
         running(collector, lambda: http_ok(f"http://{LOOPBACK}:{collector_env.health_port}/")),
         running(prometheus_server, lambda: http_ok(f"{prom_url}/-/ready")),
     ):
         yield Stack(
-            Jaeger(f"{LOOPBACK}:{j_grpc}", f"http://{LOOPBACK}:{j_query}"),
+            jaeger,
             collector_env,
             Prometheus(prom_url),
             {"jaeger": jaeger_server, "otelcol": collector, "prometheus": prometheus_server},

@@ -1,0 +1,262 @@
+"""What an extractor reads from a provider's objects, and the contract every extractor meets.
+
+Extraction knows SDK shapes and nothing about OpenTelemetry; the decorator knows OpenTelemetry
+and nothing about SDK shapes. Every function here is pure and must tolerate missing, ``None``
+or wrongly typed fields by leaving the corresponding value ``None``.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(slots=True)
+class RequestInfo:
+    """Request parameters that are not content, read from the call's keyword arguments."""
+
+    model: str | None = None
+    stream: bool = False
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    tool_count: int | None = None
+    response_format: str | None = None
+    # Prompt content: read only when the user opted in to content capture.
+    messages: object = None
+    # Anthropic's ``system``, the Responses API's ``instructions``, LM Studio's ``system_prompt``:
+    # prompt content kept apart from ``messages`` by those APIs.
+    system_instructions: object = None
+
+
+@dataclass(slots=True)
+class ErrorInfo:
+    """A failure: an exception the SDK raised, or an error object inside a 200 response or stream."""
+
+    error_type: str
+    status_code: int | None = None
+    error_code: str | None = None
+    message: str | None = None
+
+
+@dataclass(slots=True)
+class ResponseInfo:
+    """What one completed (or partly read) response says.
+
+    ``input_tokens`` follows the GenAI conventions: it *includes* cached tokens, so an
+    extractor for a provider that reports them apart (Anthropic) adds them in.
+    ``caching_reported`` is true when the response carried a cache field at all, which is what
+    separates a cache miss (reported, zero read) from no cache information.
+    """
+
+    response_model: str | None = None
+    response_id: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    caching_reported: bool = False
+    finish_reasons: list[str] = field(default_factory=list)
+    output_text: str | None = None
+    error: ErrorInfo | None = None
+    # A server identity learnt from the response itself (llama.cpp adds "timings").
+    server_hint: str | None = None
+
+
+class StreamAccumulator(Protocol):
+    """Fed every chunk a stream yields; asked once, at the end, for what was seen."""
+
+    def add(self, chunk: object) -> None: ...
+
+    def result(self) -> ResponseInfo: ...
+
+
+class Extractor(Protocol):
+    """One provider's reader. Registered in ``multi_llm_otel.providers.REGISTRY``."""
+
+    name: str
+
+    def owns_client(self, obj: object) -> bool:
+        """Whether ``obj`` is this SDK's client, or one of its resource objects."""
+
+    def base_url(self, obj: object) -> str | None:
+        """The base URL a client (or resource) of this SDK talks to."""
+
+    def owns_response(self, obj: object) -> bool: ...
+
+    def response(self, obj: object) -> ResponseInfo: ...
+
+    def owns_stream(self, obj: object) -> bool:
+        """Whether ``obj`` is a stream object of this SDK that the decorator should wrap."""
+
+    def accumulator(self, stream: object) -> StreamAccumulator: ...
+
+    def owns_error(self, exc: BaseException) -> bool: ...
+
+    def error(self, exc: BaseException) -> ErrorInfo: ...
+
+    def request(self, kwargs: Mapping[str, object]) -> RequestInfo: ...
+
+
+def get_field(obj: object, name: str) -> object:
+    """Read ``name`` from an SDK object or a mapping alike; ``None`` when absent."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    # Pydantic keeps fields in ``__dict__`` and extras in ``__pydantic_extra__``; reading them
+    # there skips ``__getattr__``, which raises (slowly) for each absent name, and stream chunks
+    # are read for several names they usually lack (``timings``, ``error``).
+    attrs = getattr(obj, "__dict__", None)
+    if attrs is not None and name in attrs:
+        return attrs[name]
+    extra = getattr(obj, "__pydantic_extra__", None)
+    if isinstance(extra, dict):
+        if name in extra:
+            return extra[name]
+        if not hasattr(type(obj), name):  # not a property either
+            return None
+    value = getattr(obj, name, None)
+    if value is None:
+        extra = getattr(obj, "model_extra", None)
+        if isinstance(extra, Mapping):
+            return extra.get(name)
+    return value
+
+
+def get_path(obj: object, *names: str) -> object:
+    for name in names:
+        if obj is None:
+            return None
+        obj = get_field(obj, name)
+    return obj
+
+
+def as_int(value: object) -> int | None:
+    """An integer count, or ``None``; ``bool`` and negative or fractional numbers are not counts."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    return None
+
+
+def as_float(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def as_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def as_list(value: object) -> Sequence[object]:
+    """A JSON array as a sequence; anything else (``None``, a string, a wrong type) as empty."""
+    return value if isinstance(value, (list, tuple)) else ()
+
+
+_LINEAGES: dict[type, frozenset[str]] = {}
+_LINEAGE_CACHE_SIZE = 4096
+
+
+def lineage(cls: type) -> frozenset[str]:
+    """``"pkg"`` and ``"pkg.ClassName"`` for every class in ``cls.__mro__``.
+
+    Recognising SDK objects by their top-level package and class name, never by importing the
+    SDK, keeps the SDKs optional and survives their moving classes between private modules.
+    Subclasses an application derives from SDK classes are recognised through the MRO. Cached
+    per type, so an ownership test is a dictionary look-up and a set membership.
+    """
+    names = _LINEAGES.get(cls)
+    if names is None:
+        names = frozenset(
+            name
+            for klass in cls.__mro__
+            for root in (str(klass.__module__).partition(".")[0],)
+            for name in (root, f"{root}.{klass.__name__}")
+        )
+        # Bounded for programs that make classes at run time (parametrised generics).
+        if len(_LINEAGES) < _LINEAGE_CACHE_SIZE:
+            _LINEAGES[cls] = names
+    return names
+
+
+def bound_owner(obj: object) -> object:
+    """The object a bound method belongs to (``client.chat`` of ``ollama.chat``); else ``obj``."""
+    return obj.__self__ if isinstance(obj, types.MethodType) else obj
+
+
+def entered_stream(manager: object) -> object:
+    """The stream a ``with client....stream(...)`` manager handed out, once entered.
+
+    The OpenAI and Anthropic stream managers keep it in a private ``__stream`` attribute: the
+    only way back to the helper's own snapshot when the decorator was handed the manager.
+    """
+    for klass in type(manager).__mro__:
+        stream = getattr(manager, f"_{klass.__name__}__stream", None)
+        if stream is not None:
+            return stream
+    return None
+
+
+MESSAGE_LIMIT = 500
+
+# Error texts sometimes echo a credential (an unmasked key in a proxy's message, a header).
+_SECRET = re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+|\bsk-[A-Za-z0-9_\-]{12,}")
+
+
+def error_message(text: object) -> str | None:
+    """An error text fit for telemetry: credentials masked, at most ``MESSAGE_LIMIT`` characters."""
+    if not isinstance(text, str) or not text:
+        return None
+    masked = _SECRET.sub(lambda m: f"{m.group(1) or ''}[REDACTED]", text[: MESSAGE_LIMIT * 2])
+    return masked[:MESSAGE_LIMIT]
+
+
+def provider_code(err: object) -> str | None:
+    """The provider's error code: ``code`` when a string, else the error's ``type``.
+
+    llama-server puts the HTTP status (an int) in ``code`` and its real code in ``type``
+    (``exceed_context_size_error``); OpenAI leaves ``code`` null for some errors whose ``type``
+    still says what went wrong (``invalid_request_error``).
+    """
+    code = get_field(err, "code")
+    if isinstance(code, str) and code:
+        return code
+    return as_str(get_field(err, "type"))
+
+
+def inband_error(err: object) -> ErrorInfo | None:
+    """An error object a server put in a 200 response or a stream, as ``ErrorInfo``.
+
+    There is no exception class to name, so ``error_type`` is the provider's own error type
+    (``overloaded_error``, ``server_error``) or ``"error"`` for a bare message (Ollama).
+    """
+    # Falsy or numeric is "no error", as the Ollama SDK reads its ``error`` lines too.
+    if not err or isinstance(err, (bool, int, float)):
+        return None
+    if isinstance(err, str):
+        return ErrorInfo(error_type="error", message=error_message(err))
+    code = provider_code(err)
+    # llama-server's int ``code`` is the HTTP status the error would have had.
+    status = as_int(get_field(err, "code"))
+    return ErrorInfo(
+        error_type=as_str(get_field(err, "type")) or code or "error",
+        status_code=status if status is not None and 100 <= status <= 599 else None,
+        error_code=code,
+        message=error_message(get_field(err, "message")),
+    )
+
+
+def first_int(source: Mapping[str, object], *keys: str) -> int | None:
+    return next((n for key in keys if (n := as_int(source.get(key))) is not None), None)
+
+
+def item_count(value: object) -> int | None:
+    """The length of a request's list argument (``tools``); ``None`` when it is not a list."""
+    return len(value) if isinstance(value, (list, tuple)) else None

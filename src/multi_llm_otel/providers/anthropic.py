@@ -1,0 +1,288 @@
+"""The ``anthropic`` SDK and Anthropic Messages JSON (also served by llama.cpp and LM Studio).
+
+Anthropic reports ``input_tokens`` *without* the cached prefix; the GenAI conventions count it
+in, so cache reads and cache writes are added back. In a stream, ``message_delta.usage`` holds
+running totals, not increments: the SDK's ``accumulate_event`` overwrites with them, and the
+JSON path here does the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from multi_llm_otel.providers._base import (
+    ErrorInfo,
+    RequestInfo,
+    ResponseInfo,
+    as_float,
+    as_int,
+    as_list,
+    as_str,
+    bound_owner,
+    entered_stream,
+    error_message,
+    get_field,
+    get_path,
+    inband_error,
+    item_count,
+    lineage,
+    provider_code,
+)
+
+_SDK = "anthropic"
+_EVENTS = frozenset(
+    {
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "ping",
+        "error",
+    }
+)
+_STREAM_ONLY = _EVENTS - {"error"}
+# The events that change the message; the rest (ping, message_stop, the helpers' derived
+# ``text``/``citation`` events, types added after this was written) are skipped.
+_ACCUMULATED = frozenset({"message_start", "content_block_start", "content_block_delta", "message_delta"})
+_HELPERS = frozenset(
+    {
+        "anthropic.MessageStream",
+        "anthropic.AsyncMessageStream",
+        "anthropic.BetaMessageStream",
+        "anthropic.BetaAsyncMessageStream",
+    }
+)
+_MANAGERS = frozenset(
+    {
+        "anthropic.MessageStreamManager",
+        "anthropic.AsyncMessageStreamManager",
+        "anthropic.BetaMessageStreamManager",
+        "anthropic.BetaAsyncMessageStreamManager",
+    }
+)
+_STREAMS = frozenset({"anthropic.Stream", "anthropic.AsyncStream"}) | _HELPERS | _MANAGERS
+
+
+def _read_usage(usage: object, info: ResponseInfo) -> None:
+    if usage is None:
+        return
+    uncached = as_int(get_field(usage, "input_tokens"))
+    read = as_int(get_field(usage, "cache_read_input_tokens"))
+    write = as_int(get_field(usage, "cache_creation_input_tokens"))
+    if write is None:
+        # Only the per-TTL split given: its sum is the write.
+        split = get_field(usage, "cache_creation")
+        if split is not None:
+            ttl_5m = as_int(get_field(split, "ephemeral_5m_input_tokens"))
+            ttl_1h = as_int(get_field(split, "ephemeral_1h_input_tokens"))
+            if ttl_5m is not None or ttl_1h is not None:
+                write = (ttl_5m or 0) + (ttl_1h or 0)
+    info.cache_read_tokens = read
+    info.cache_write_tokens = write
+    info.caching_reported = read is not None or write is not None
+    if uncached is not None:
+        info.input_tokens = uncached + (read or 0) + (write or 0)
+    info.output_tokens = as_int(get_field(usage, "output_tokens"))
+    info.reasoning_tokens = as_int(get_path(usage, "output_tokens_details", "thinking_tokens"))
+
+
+def message_info(obj: object) -> ResponseInfo:
+    """A ``Message`` (or an error body), SDK object or JSON."""
+    info = ResponseInfo(
+        response_model=as_str(get_field(obj, "model")),
+        response_id=as_str(get_field(obj, "id")),
+    )
+    _read_usage(get_field(obj, "usage"), info)
+    stop = as_str(get_field(obj, "stop_reason"))
+    if stop:
+        info.finish_reasons = [stop]
+    texts = [
+        text
+        for block in as_list(get_field(obj, "content"))
+        if get_field(block, "type") == "text" and (text := as_str(get_field(block, "text"))) is not None
+    ]
+    info.output_text = "".join(texts) if texts else None
+    if get_field(obj, "type") == "error":
+        info.error = inband_error(get_field(obj, "error"))
+    return info
+
+
+def _helper_snapshot(helper: object) -> object:
+    """A MessageStream's own accumulated message, or ``None`` before its ``message_start``."""
+    if _HELPERS.isdisjoint(lineage(type(helper))):
+        return None
+    try:
+        return get_field(helper, "current_message_snapshot")
+    except AssertionError:  # the SDK asserts a snapshot exists
+        return None
+
+
+class AnthropicStreamAccumulator:
+    """Raw Messages stream events, or a ``messages.stream()`` helper's events.
+
+    SDK events go through the SDK's ``accumulate_event``; JSON events through a small merge of
+    the same rules. Only text deltas are accumulated: tool-input JSON (which the SDK re-parses
+    on every fragment) and thinking text are not telemetry, so those deltas are not fed. A
+    stream cut after ``message_start`` reports that event's counts: the input is final there,
+    the output only a starting value.
+    """
+
+    def __init__(self, source: object = None) -> None:
+        self._source = source
+        self._accumulate: Callable[..., Any] | None = None
+        self._json_bufs: dict[int, bytes] = {}
+        self._snapshot: object = None
+        self._json: dict[str, Any] | None = None
+        self._json_usage: dict[Any, Any] = {}
+        self._json_text: list[str] = []
+        self._error: ErrorInfo | None = None
+
+    def add(self, event: object) -> None:
+        kind = get_field(event, "type")
+        if kind == "error":
+            self._error = inband_error(get_field(event, "error"))
+            return
+        if kind not in _ACCUMULATED:
+            return
+        if kind == "content_block_delta" and get_path(event, "delta", "type") != "text_delta":
+            return
+        if isinstance(event, Mapping):
+            self._add_json(event, kind)
+        else:
+            self._add_sdk(event, kind)
+
+    def _add_sdk(self, event: object, kind: str) -> None:
+        if self._snapshot is None and kind != "message_start":
+            return
+        if self._accumulate is None:
+            from anthropic.lib.streaming._messages import accumulate_event
+
+            self._accumulate = accumulate_event
+        try:
+            self._snapshot = self._accumulate(event=event, current_snapshot=self._snapshot, json_bufs=self._json_bufs)
+        except Exception:  # noqa: BLE001 - one malformed event must not end the telemetry of the rest
+            return
+
+    def _add_json(self, event: Mapping[Any, Any], kind: str) -> None:
+        if kind == "message_start":
+            message = event.get("message")
+            if isinstance(message, Mapping):
+                self._json = {"id": message.get("id"), "model": message.get("model")}
+                self._merge_usage(message.get("usage"))
+        elif kind == "message_delta":
+            if self._json is None:
+                self._json = {}
+            self._json["stop_reason"] = get_path(event, "delta", "stop_reason")
+            self._merge_usage(event.get("usage"))
+        elif kind == "content_block_delta":
+            text = as_str(get_path(event, "delta", "text"))
+            if text:
+                self._json_text.append(text)
+
+    def _merge_usage(self, usage: object) -> None:
+        # Running totals: a later value replaces an earlier one; an absent or null one does not.
+        if isinstance(usage, Mapping):
+            self._json_usage.update((key, value) for key, value in usage.items() if value is not None)
+
+    def result(self) -> ResponseInfo:
+        source = self._source
+        helper = (
+            entered_stream(source) if source is not None and not _MANAGERS.isdisjoint(lineage(type(source))) else source
+        )
+        snapshot = _helper_snapshot(helper) or self._snapshot
+        if snapshot is not None:
+            info = message_info(snapshot)
+        elif self._json is not None or self._json_text:
+            message = dict(self._json or {})
+            message["usage"] = self._json_usage or None
+            message["content"] = [{"type": "text", "text": "".join(self._json_text)}] if self._json_text else []
+            info = message_info(message)
+        else:
+            info = ResponseInfo()
+        info.error = self._error or info.error
+        return info
+
+
+def _response_format(kwargs: Mapping[str, object]) -> str | None:
+    # ``messages.parse(output_format=Model)`` sends a JSON schema built from the type.
+    if isinstance(kwargs.get("output_format"), type):
+        return "json_schema"
+    return as_str(get_path(kwargs.get("output_config"), "format", "type"))
+
+
+class AnthropicExtractor:
+    name = "anthropic"
+
+    def owns_client(self, obj: object) -> bool:
+        return _SDK in lineage(type(bound_owner(obj)))
+
+    def base_url(self, obj: object) -> str | None:
+        target = bound_owner(obj)
+        url = get_field(target, "base_url")
+        if url is None:
+            url = get_path(target, "_client", "base_url")
+        return str(url) if url is not None else None
+
+    def owns_response(self, obj: object) -> bool:
+        if isinstance(obj, Mapping):
+            kind = obj.get("type")
+            return (
+                kind == "message" or kind in _STREAM_ONLY or (kind == "error" and isinstance(obj.get("error"), Mapping))
+            )
+        if isinstance(obj, (list, tuple)):
+            first = obj[0] if obj else None
+            if isinstance(first, Mapping):
+                return first.get("type") in _EVENTS
+            return first is not None and f"{_SDK}.BaseModel" in lineage(type(first))
+        return f"{_SDK}.BaseModel" in lineage(type(obj))
+
+    def response(self, obj: object) -> ResponseInfo:
+        # A list of events, or one event on its own (what a generator function yields first).
+        if isinstance(obj, (list, tuple)) or get_field(obj, "type") in _STREAM_ONLY:
+            accumulator = AnthropicStreamAccumulator()
+            for event in obj if isinstance(obj, (list, tuple)) else (obj,):
+                accumulator.add(event)
+            return accumulator.result()
+        return message_info(obj)
+
+    def owns_stream(self, obj: object) -> bool:
+        return not _STREAMS.isdisjoint(lineage(type(obj)))
+
+    def accumulator(self, stream: object) -> AnthropicStreamAccumulator:
+        return AnthropicStreamAccumulator(stream)
+
+    def owns_error(self, exc: BaseException) -> bool:
+        return _SDK in lineage(type(exc))
+
+    def error(self, exc: BaseException) -> ErrorInfo:
+        # ``.body`` is the whole ``{"type": "error", "error": {"type", "message"}}``; a mid-stream
+        # ``event: error`` arrives the same way, raised with the stream's HTTP status (200).
+        body = getattr(exc, "body", None)
+        err = get_field(body, "error") if isinstance(body, Mapping) else None
+        return ErrorInfo(
+            error_type=type(exc).__name__,
+            status_code=as_int(getattr(exc, "status_code", None)),
+            error_code=provider_code(err) if isinstance(err, Mapping) else None,
+            message=error_message(get_field(err, "message") if isinstance(err, Mapping) else body)
+            or error_message(getattr(exc, "message", None))
+            or error_message(str(exc)),
+        )
+
+    def request(self, kwargs: Mapping[str, object]) -> RequestInfo:
+        return RequestInfo(
+            model=as_str(kwargs.get("model")),
+            stream=kwargs.get("stream") is True,
+            max_tokens=as_int(kwargs.get("max_tokens")),
+            temperature=as_float(kwargs.get("temperature")),
+            top_p=as_float(kwargs.get("top_p")),
+            tool_count=item_count(kwargs.get("tools")),
+            response_format=_response_format(kwargs),
+            messages=kwargs.get("messages"),
+            system_instructions=kwargs.get("system"),
+        )
+
+
+EXTRACTOR = AnthropicExtractor()

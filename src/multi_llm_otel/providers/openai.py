@@ -1,0 +1,396 @@
+"""The ``openai`` SDK and OpenAI-shaped JSON: Chat Completions, legacy Completions, Responses API.
+
+Every OpenAI-compatible server (llama.cpp, LM Studio, Ollama's shim, vLLM...) answers in these
+shapes, so this reader serves them all; which provider it really was is the base URL's business
+(``_naming``), with one hint from the response itself: llama.cpp adds a ``timings`` object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from multi_llm_otel.providers._base import (
+    ErrorInfo,
+    RequestInfo,
+    ResponseInfo,
+    as_float,
+    as_int,
+    as_list,
+    as_str,
+    bound_owner,
+    entered_stream,
+    error_message,
+    first_int,
+    get_field,
+    get_path,
+    inband_error,
+    item_count,
+    lineage,
+    provider_code,
+)
+
+_SDK = "openai"
+_CHAT_OBJECTS = frozenset({"chat.completion", "chat.completion.chunk", "text_completion"})
+# A streamed legacy Completion is a series of ``text_completion`` objects with ``choices[].text``.
+_CHUNK_OBJECTS = frozenset({"chat.completion.chunk", "text_completion"})
+_CHAT_HELPERS = frozenset({"openai.ChatCompletionStream", "openai.AsyncChatCompletionStream"})
+_MANAGERS = frozenset(
+    {
+        "openai.ChatCompletionStreamManager",
+        "openai.AsyncChatCompletionStreamManager",
+        "openai.ResponseStreamManager",
+        "openai.AsyncResponseStreamManager",
+    }
+)
+_STREAMS = frozenset(
+    {"openai.Stream", "openai.AsyncStream", "openai.ResponseStream", "openai.AsyncResponseStream"}
+    | _CHAT_HELPERS
+    | _MANAGERS
+)
+# Lifecycle events of the Responses API carry the whole response; the last ones carry usage.
+_RESPONSE_FINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
+_RESPONSE_PARTIAL = frozenset({"response.created", "response.in_progress", "response.queued"})
+
+
+def _is_chat_json(obj: Mapping[Any, Any]) -> bool:
+    return obj.get("object") in _CHAT_OBJECTS or "choices" in obj
+
+
+def _is_response_event(obj: object) -> bool:
+    kind = get_field(obj, "type")
+    return isinstance(kind, str) and kind.startswith("response.")
+
+
+def _is_owned_json(obj: Mapping[Any, Any]) -> bool:
+    return (
+        _is_chat_json(obj)
+        or obj.get("object") == "response"
+        or _is_response_event(obj)
+        or isinstance(obj.get("error"), Mapping)
+    )
+
+
+def _is_stream_item(obj: object) -> bool:
+    """One chunk or event of a stream (what a generator function yields), not a whole response."""
+    return (
+        get_field(obj, "object") == "chat.completion.chunk"
+        or _is_response_event(obj)
+        or get_field(obj, "type") == "chunk"
+    )
+
+
+# --- Chat Completions -------------------------------------------------------------------------
+
+
+def _read_chat_usage(usage: object, info: ResponseInfo) -> None:
+    if usage is None:
+        return
+    info.input_tokens = as_int(get_field(usage, "prompt_tokens"))
+    info.output_tokens = as_int(get_field(usage, "completion_tokens"))
+    details = get_field(usage, "prompt_tokens_details")
+    info.cache_read_tokens = as_int(get_field(details, "cached_tokens"))
+    info.cache_write_tokens = as_int(get_field(details, "cache_write_tokens"))
+    info.caching_reported = info.cache_read_tokens is not None or info.cache_write_tokens is not None
+    info.reasoning_tokens = as_int(get_path(usage, "completion_tokens_details", "reasoning_tokens"))
+
+
+def _choice_text(choice: object) -> str | None:
+    message = get_field(choice, "message")
+    if message is not None:
+        return as_str(get_field(message, "content"))
+    # Legacy Completions put the text on the choice itself.
+    return as_str(get_field(choice, "text"))
+
+
+def chat_info(obj: object) -> ResponseInfo:
+    """A Chat Completion (or legacy Completion), SDK object or JSON; also LM Studio's ``/api/v0``."""
+    info = ResponseInfo(
+        response_model=as_str(get_field(obj, "model")),
+        response_id=as_str(get_field(obj, "id")),
+    )
+    _read_chat_usage(get_field(obj, "usage"), info)
+    choices = as_list(get_field(obj, "choices"))
+    info.finish_reasons = [reason for c in choices if (reason := as_str(get_field(c, "finish_reason")))]
+    if choices:
+        info.output_text = _choice_text(choices[0])
+    info.error = inband_error(get_field(obj, "error"))
+    if get_field(obj, "timings") is not None:
+        info.server_hint = "llama.cpp"
+    return info
+
+
+# --- Responses API ----------------------------------------------------------------------------
+
+
+def _responses_text(obj: object) -> str | None:
+    # The SDK's Response has an ``output_text`` property; raw JSON has to be walked.
+    text = get_field(obj, "output_text")
+    if isinstance(text, str):
+        return text
+    parts = [
+        part_text
+        for item in as_list(get_field(obj, "output"))
+        if get_field(item, "type") == "message"
+        for part in as_list(get_field(item, "content"))
+        if get_field(part, "type") == "output_text" and (part_text := as_str(get_field(part, "text"))) is not None
+    ]
+    return "".join(parts) if parts else None
+
+
+def responses_info(obj: object) -> ResponseInfo:
+    """A Responses API ``Response``, SDK object or JSON.
+
+    It has no per-choice finish reason: ``finish_reasons`` holds ``incomplete_details.reason``
+    (``max_output_tokens``, ``content_filter``) when there is one, else the ``status``
+    (``completed``, ``failed``, ``cancelled``...), as the API writes them.
+    """
+    info = ResponseInfo(
+        response_model=as_str(get_field(obj, "model")),
+        response_id=as_str(get_field(obj, "id")),
+    )
+    usage = get_field(obj, "usage")
+    if usage is not None:
+        info.input_tokens = as_int(get_field(usage, "input_tokens"))
+        info.output_tokens = as_int(get_field(usage, "output_tokens"))
+        details = get_field(usage, "input_tokens_details")
+        info.cache_read_tokens = as_int(get_field(details, "cached_tokens"))
+        info.cache_write_tokens = as_int(get_field(details, "cache_write_tokens"))
+        info.caching_reported = info.cache_read_tokens is not None or info.cache_write_tokens is not None
+        info.reasoning_tokens = as_int(get_path(usage, "output_tokens_details", "reasoning_tokens"))
+    reason = as_str(get_path(obj, "incomplete_details", "reason")) or as_str(get_field(obj, "status"))
+    if reason:
+        info.finish_reasons = [reason]
+    info.output_text = _responses_text(obj)
+    info.error = inband_error(get_field(obj, "error"))
+    return info
+
+
+# --- Streams ----------------------------------------------------------------------------------
+
+
+def _helper_chat_snapshot(helper: object) -> object:
+    """A ChatCompletionStream's own accumulated completion, or ``None`` before its first chunk."""
+    if _CHAT_HELPERS.isdisjoint(lineage(type(helper))):
+        return None
+    try:
+        return get_field(helper, "current_completion_snapshot")
+    except AssertionError:  # the SDK asserts a snapshot exists
+        return None
+
+
+class OpenAIStreamAccumulator:
+    """Chat chunks, ``.stream()`` helper events and Responses API events, whichever arrive.
+
+    Raw chat chunks are gathered here rather than by the SDK's ``ChatCompletionStreamState``:
+    that class re-dumps the whole message on every chunk to build tool-call and parsing state
+    that telemetry never reads (about 200 µs a chunk with openai 3.57, against under 10 µs for
+    these reads), and there is nothing to sum: usage arrives whole, once, in a final chunk with
+    no choices, and only when the request set ``stream_options.include_usage``. A stream cut
+    before it leaves the token counts ``None``. The ``.stream()`` helpers accumulate anyway,
+    so their snapshot is used as it is.
+    """
+
+    def __init__(self, source: object = None) -> None:
+        # The object the decorator was handed (raw stream, helper or manager): helpers keep a
+        # snapshot of their own, complete even when the consumer read it through
+        # ``get_final_completion()`` or ``until_done()`` rather than by iterating.
+        self._source = source
+        self._snapshot: object = None
+        self._usage: object = None
+        self._id: str | None = None
+        self._model: str | None = None
+        self._text: dict[int, list[str]] = {}
+        self._finish: dict[int, str] = {}
+        self._response: object = None
+        self._response_final = False
+        self._response_text: list[str] = []
+        self._responses = False
+        self._error: ErrorInfo | None = None
+        self._hint: str | None = None
+
+    def add(self, chunk: object) -> None:
+        if get_field(chunk, "object") in _CHUNK_OBJECTS:
+            self._add_chat_chunk(chunk)
+            return
+        kind = get_field(chunk, "type")
+        if kind == "chunk":
+            # ChatCompletionStream's ChunkEvent: the raw chunk plus the helper's own snapshot.
+            self._snapshot = get_field(chunk, "snapshot")
+            self._track(get_field(chunk, "chunk"))
+        elif isinstance(kind, str) and (kind.startswith("response.") or kind == "error"):
+            self._add_response_event(chunk, kind)
+        elif kind is None and (error := get_field(chunk, "error")) is not None:
+            self._error = inband_error(error)
+
+    def _track(self, chunk: object) -> None:
+        usage = get_field(chunk, "usage")
+        if usage is not None:
+            self._usage = usage
+        if get_field(chunk, "timings") is not None:
+            self._hint = "llama.cpp"
+        error = get_field(chunk, "error")
+        if error is not None:
+            self._error = inband_error(error)
+
+    def _add_chat_chunk(self, chunk: object) -> None:
+        self._track(chunk)
+        self._id = self._id or as_str(get_field(chunk, "id"))
+        self._model = self._model or as_str(get_field(chunk, "model"))
+        for choice in as_list(get_field(chunk, "choices")):
+            index = as_int(get_field(choice, "index")) or 0
+            delta = get_field(choice, "delta")
+            text = as_str(get_field(delta, "content")) if delta is not None else as_str(get_field(choice, "text"))
+            if text:
+                self._text.setdefault(index, []).append(text)
+            reason = as_str(get_field(choice, "finish_reason"))
+            if reason:
+                self._finish[index] = reason
+
+    def _add_response_event(self, event: object, kind: str) -> None:
+        self._responses = True
+        if kind == "response.output_text.delta":
+            delta = as_str(get_field(event, "delta"))
+            if delta:
+                self._response_text.append(delta)
+        elif kind in _RESPONSE_FINAL:
+            self._response = get_field(event, "response")
+            self._response_final = True
+        elif kind in _RESPONSE_PARTIAL and not self._response_final:
+            self._response = get_field(event, "response")
+        elif kind == "error":
+            # The error event has its fields at the top level (``code``, ``message``).
+            self._error = inband_error(get_field(event, "error")) or inband_error(
+                {"code": get_field(event, "code"), "message": get_field(event, "message")}
+            )
+
+    def _helper(self) -> object:
+        source = self._source
+        if source is not None and not _MANAGERS.isdisjoint(lineage(type(source))):
+            return entered_stream(source)
+        return source
+
+    def result(self) -> ResponseInfo:
+        helper = self._helper()
+        if self._responses or get_path(helper, "_state", "_completed_response") is not None:
+            info = self._responses_result(helper)
+        else:
+            info = self._chat_result(helper)
+        info.error = self._error or info.error
+        info.server_hint = self._hint or info.server_hint
+        return info
+
+    def _responses_result(self, helper: object) -> ResponseInfo:
+        response = self._response
+        if not self._response_final:
+            # ResponseStream keeps the completed response even when read without our proxy.
+            response = get_path(helper, "_state", "_completed_response") or response
+        info = responses_info(response) if response is not None else ResponseInfo()
+        if not info.output_text and self._response_text:
+            info.output_text = "".join(self._response_text)
+        return info
+
+    def _chat_result(self, helper: object) -> ResponseInfo:
+        snapshot = _helper_chat_snapshot(helper) or self._snapshot
+        if snapshot is not None:
+            info = chat_info(snapshot)
+        else:
+            info = ResponseInfo(response_model=self._model, response_id=self._id)
+            info.finish_reasons = [self._finish[i] for i in sorted(self._finish)]
+            first = self._text.get(min(self._text)) if self._text else None
+            info.output_text = "".join(first) if first else None
+        if self._usage is not None:
+            _read_chat_usage(self._usage, info)
+        return info
+
+
+# --- The extractor ----------------------------------------------------------------------------
+
+
+def _response_format(kwargs: Mapping[str, object]) -> str | None:
+    fmt = kwargs.get("response_format")
+    if isinstance(fmt, Mapping):
+        return as_str(fmt.get("type"))
+    # ``.parse(response_format=Model)`` / ``responses.parse(text_format=Model)`` send a JSON schema.
+    if isinstance(fmt, type) or isinstance(kwargs.get("text_format"), type):
+        return "json_schema"
+    return as_str(get_path(kwargs.get("text"), "format", "type"))
+
+
+class OpenAIExtractor:
+    name = "openai"
+
+    def owns_client(self, obj: object) -> bool:
+        return _SDK in lineage(type(bound_owner(obj)))
+
+    def base_url(self, obj: object) -> str | None:
+        target = bound_owner(obj)
+        url = get_field(target, "base_url")
+        if url is None:
+            url = get_path(target, "_client", "base_url")
+        return str(url) if url is not None else None
+
+    def owns_response(self, obj: object) -> bool:
+        if isinstance(obj, Mapping):
+            return _is_owned_json(obj)
+        if isinstance(obj, (list, tuple)):
+            first = obj[0] if obj else None
+            if isinstance(first, Mapping):
+                return first.get("object") in _CHUNK_OBJECTS or _is_response_event(first)
+            return first is not None and f"{_SDK}.BaseModel" in lineage(type(first))
+        return f"{_SDK}.BaseModel" in lineage(type(obj))
+
+    def response(self, obj: object) -> ResponseInfo:
+        if isinstance(obj, (list, tuple)) or _is_stream_item(obj):
+            accumulator = OpenAIStreamAccumulator()
+            for chunk in obj if isinstance(obj, (list, tuple)) else (obj,):
+                accumulator.add(chunk)
+            return accumulator.result()
+        if get_field(obj, "object") == "response":
+            return responses_info(obj)
+        return chat_info(obj)
+
+    def owns_stream(self, obj: object) -> bool:
+        return not _STREAMS.isdisjoint(lineage(type(obj)))
+
+    def accumulator(self, stream: object) -> OpenAIStreamAccumulator:
+        return OpenAIStreamAccumulator(stream)
+
+    def owns_error(self, exc: BaseException) -> bool:
+        return _SDK in lineage(type(exc))
+
+    def error(self, exc: BaseException) -> ErrorInfo:
+        # The SDK unwraps ``{"error": {...}}`` into ``.body``; an exception built by hand may not.
+        body = getattr(exc, "body", None)
+        nested = get_field(body, "error") if isinstance(body, Mapping) else None
+        err = nested if isinstance(nested, Mapping) else body
+        if isinstance(err, Mapping):
+            code = provider_code(err)
+            message = error_message(err.get("message"))
+        else:
+            # LM Studio answers ``{"error": "<text>"}``: the SDK hands over the bare string.
+            code = None
+            message = error_message(err)
+        return ErrorInfo(
+            error_type=type(exc).__name__,
+            status_code=as_int(getattr(exc, "status_code", None)),
+            error_code=code,
+            message=message or error_message(getattr(exc, "message", None)) or error_message(str(exc)),
+        )
+
+    def request(self, kwargs: Mapping[str, object]) -> RequestInfo:
+        messages = kwargs.get("messages")
+        return RequestInfo(
+            model=as_str(kwargs.get("model")),
+            stream=kwargs.get("stream") is True,
+            max_tokens=first_int(kwargs, "max_completion_tokens", "max_tokens", "max_output_tokens"),
+            temperature=as_float(kwargs.get("temperature")),
+            top_p=as_float(kwargs.get("top_p")),
+            tool_count=item_count(kwargs.get("tools")),
+            response_format=_response_format(kwargs),
+            messages=messages if messages is not None else kwargs.get("input"),
+            system_instructions=kwargs.get("instructions"),
+        )
+
+
+EXTRACTOR = OpenAIExtractor()

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from datetime import datetime, timezone
@@ -84,23 +85,32 @@ class Emitter:
         self.logger: Logger = lp.get_logger(SCOPE_NAME, __version__)
         meter = mp.get_meter(SCOPE_NAME, __version__)
         self.token_usage = meter.create_histogram(
-            "gen_ai.client.token.usage", "{token}", "Number of input and output tokens used",
+            "gen_ai.client.token.usage",
+            "{token}",
+            "Number of input and output tokens used",
             explicit_bucket_boundaries_advisory=_TOKEN_BUCKETS,
         )
         self.operation_duration = meter.create_histogram(
-            "gen_ai.client.operation.duration", "s", "GenAI operation duration",
+            "gen_ai.client.operation.duration",
+            "s",
+            "GenAI operation duration",
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
         )
         self.time_to_first_chunk = meter.create_histogram(
-            "gen_ai.client.operation.time_to_first_chunk", "s", "Time to receive the first chunk of a streamed response",
+            "gen_ai.client.operation.time_to_first_chunk",
+            "s",
+            "Time to receive the first chunk of a streamed response",
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
         )
         self.span_events = span_events
         self.log_records = log_records
         self.user_id_hash_key = user_id_hash_key.encode() if isinstance(user_id_hash_key, str) else user_id_hash_key
-        self.max_attributes = max_attributes or _int_env("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT") or _int_env(
-            "OTEL_ATTRIBUTE_COUNT_LIMIT"
-        ) or 128
+        self.max_attributes = (
+            max_attributes
+            or _int_env("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT")
+            or _int_env("OTEL_ATTRIBUTE_COUNT_LIMIT")
+            or 128
+        )
         self.max_value_length = max_value_length or _int_env("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")
 
     def emit(
@@ -143,7 +153,8 @@ class Emitter:
                     context=context,
                     severity_number=SeverityNumber.ERROR if error else SeverityNumber.INFO,
                     severity_text="ERROR" if error else "INFO",
-                    body=event.metadata,  # type: ignore[arg-type]
+                    # A copy: a batch exports later, and the event may change in between.
+                    body=copy.deepcopy(event.metadata),
                     attributes=attributes,
                     event_name=event.event_type,
                 )

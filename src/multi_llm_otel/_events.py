@@ -7,31 +7,47 @@ language boundary both ways. Two differences are deliberate and documented:
   service wrote are truncated, never rounded, so a timestamp never moves into the future.
 - ``id`` must be a UUID version 4 and ``metadata`` a JSON object; the Rust type accepts any
   UUID and any JSON value, but everything the crate itself writes satisfies both.
+
+Text with lone surrogates, which serde_json rejects and UTF-8 cannot carry, is refused by
+``from_json`` / ``from_dict`` (``ValueError``) and replaced by U+FFFD everywhere else, so it can
+never break an export.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from multi_llm_otel import _health
-from multi_llm_otel._json_value import JSONValue, to_json_value
+from multi_llm_otel._json_value import JSONValue, _clean_str, to_json_value
 
 __all__ = ["BusinessEvent", "EventScope"]
 
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})\Z"
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})\Z",
+    re.ASCII,
 )
 _UTC_OFFSETS = {"Z", "z", "+00:00", "-00:00"}
+# A lone-surrogate escape (or character) may be in the text: only then is the parsed value searched.
+_SURROGATE_TEXT = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_FIELDS = ("id", "event_type", "metadata", "created_at")
 
 
 def format_timestamp(moment: datetime) -> str:
     """RFC 3339 in UTC with chrono's ``AutoSi`` precision (0, 3 or 6 digits), as serde writes it."""
-    base = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    # Not strftime: its %Y drops the zero padding of years before 1000 on glibc.
+    base = (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
     micros = moment.microsecond
     if micros == 0:
         return base + "Z"
@@ -55,12 +71,18 @@ def parse_timestamp(text: object) -> datetime:
         # A leap second (":60") is what chrono writes for one; fold it into the next second.
         leap = int(second) == 60
         moment = datetime(
-            int(year), int(month), int(day), int(hour), int(minute),
-            59 if leap else int(second), micros, tzinfo=timezone.utc,
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            59 if leap else int(second),
+            micros,
+            tzinfo=timezone.utc,
         )
-    except ValueError as exc:
+        return moment + timedelta(seconds=1) if leap else moment
+    except (ValueError, OverflowError) as exc:
         raise ValueError(f"created_at: {text!r} is not a valid date and time ({exc})") from None
-    return moment + timedelta(seconds=1) if leap else moment
 
 
 def _check_id(value: object) -> uuid.UUID:
@@ -89,8 +111,70 @@ def _check_created_at(value: object) -> datetime:
     return value if value.tzinfo is timezone.utc else value.replace(tzinfo=timezone.utc)
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"metadata: {name} is not valid JSON")
+def _strict(value: object, path: str, seen: set[int]) -> JSONValue:
+    """A copy of ``value`` if it is a JSON value, else ``ValueError`` naming where it is not."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{path}: {value!r} is not valid JSON")
+        return float(value)
+    if isinstance(value, str):
+        if _has_lone_surrogate(value):
+            raise ValueError(f"{path}: text with a lone surrogate is not valid Unicode")
+        return str.__str__(value)
+    if isinstance(value, (list, tuple, dict)):
+        if id(value) in seen:
+            raise ValueError(f"{path}: a cyclic structure is not valid JSON")
+        seen.add(id(value))
+        try:
+            if isinstance(value, dict):
+                out: dict[str, JSONValue] = {}
+                for key, item in value.items():
+                    if not isinstance(key, str):
+                        raise ValueError(f"{path}: a key of type {type(key).__name__}; JSON object keys are strings")
+                    out[_strict(key, path, seen)] = _strict(item, f"{path}[{key!r}]", seen)  # type: ignore[index]
+                return out
+            return [_strict(item, f"{path}[{i}]", seen) for i, item in enumerate(value)]
+        finally:
+            seen.discard(id(value))
+    raise ValueError(f"{path}: a value of type {type(value).__name__} is not valid JSON")
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _field_of(data: object, bad: Callable[[object], bool]) -> str | None:
+    """The name of the top-level field of a parsed event that holds a ``bad`` value or key
+    (``"event"`` when it cannot tell), or ``None`` when there is none."""
+
+    def inside(value: object) -> bool:
+        if bad(value):
+            return True
+        if isinstance(value, list):
+            return any(inside(v) for v in value)
+        if isinstance(value, dict):
+            return any(inside(k) or inside(v) for k, v in value.items())
+        return False
+
+    try:
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if inside(name) or inside(value):
+                    return name if name in _FIELDS else repr(name)
+            return None
+        return "event" if inside(data) else None
+    except RecursionError:
+        return "event"
 
 
 @dataclass(slots=True, eq=True)
@@ -106,6 +190,7 @@ class BusinessEvent:
         self.id = _check_id(self.id)
         if not isinstance(self.event_type, str):
             raise ValueError(f"event_type: expected a string, got {type(self.event_type).__name__}")
+        self.event_type = _clean_str(self.event_type)
         if not isinstance(self.metadata, dict):
             raise ValueError(f"metadata: expected a JSON object, got {type(self.metadata).__name__}")
         self.created_at = _check_created_at(self.created_at)
@@ -119,7 +204,7 @@ class BusinessEvent:
         """A new event of ``event_type``: fresh UUID v4, current UTC time, empty metadata."""
         event = object.__new__(cls)
         event.id = uuid.uuid4()
-        event.event_type = str(event_type)
+        event.event_type = _clean_str(str(event_type))
         event.metadata = {}
         event.created_at = datetime.now(timezone.utc)
         return event
@@ -134,19 +219,21 @@ class BusinessEvent:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object serde writes for this event, as Python values."""
+        """The JSON object serde writes for this event, as Python values (a copy: changing it
+        leaves the event alone)."""
         return {
             "id": str(self.id),
             "event_type": self.event_type,
-            "metadata": self.metadata,
+            "metadata": copy.deepcopy(self.metadata),
             "created_at": format_timestamp(self.created_at),
         }
 
     def to_json(self) -> str:
         """Compact JSON in serde's field order; metadata keys sorted as serde_json's map sorts them."""
+        event_type = json.dumps(self.event_type, ensure_ascii=False)
+        metadata = json.dumps(self.metadata, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return (
-            f'{{"id":"{self.id}","event_type":{json.dumps(self.event_type, ensure_ascii=False)},'
-            f'"metadata":{json.dumps(self.metadata, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)},'
+            f'{{"id":"{self.id}","event_type":{event_type},"metadata":{metadata},'
             f'"created_at":"{format_timestamp(self.created_at)}"}}'
         )
 
@@ -154,8 +241,14 @@ class BusinessEvent:
     def from_dict(cls, data: object) -> BusinessEvent:
         """Build an event from the parsed JSON object; ``ValueError`` names the bad field.
 
-        Unknown fields are ignored, as serde's derive ignores them.
+        Unknown fields are ignored, as serde's derive ignores them. Python values JSON cannot
+        represent (NaN, a set, a non-string key, a lone surrogate) are a ``ValueError`` too:
+        the dict form is JSON, not the lenient ``with_metadata`` rule.
         """
+        return cls._from_parsed(data, strict=True)
+
+    @classmethod
+    def _from_parsed(cls, data: object, *, strict: bool) -> BusinessEvent:
         if not isinstance(data, dict):
             raise ValueError(f"event: expected a JSON object, got {type(data).__name__}")
         for name in ("id", "event_type", "metadata", "created_at"):
@@ -167,6 +260,12 @@ class BusinessEvent:
         metadata = data["metadata"]
         if not isinstance(metadata, dict):
             raise ValueError(f"metadata: expected a JSON object, got {type(metadata).__name__}")
+        if strict:
+            event_type = _strict(event_type, "event_type", set())
+            try:
+                metadata = _strict(metadata, "metadata", set())
+            except RecursionError:
+                raise ValueError("metadata: nested too deeply") from None
         event = object.__new__(cls)
         event.id = _check_id(data["id"])
         event.event_type = event_type
@@ -177,13 +276,35 @@ class BusinessEvent:
     @classmethod
     def from_json(cls, text: str | bytes) -> BusinessEvent:
         """Parse one event as serde writes it; ``ValueError`` for malformed JSON or a bad field."""
-        return cls.from_dict(parse_json(text))
+        data = parse_json(text)
+        # serde_json rejects a lone surrogate escape; json.loads decodes it. Searched for only
+        # when the text has an escape that could be one, so ordinary events pay one regex scan.
+        pattern = _SURROGATE_BYTES if isinstance(text, (bytes, bytearray)) else _SURROGATE_TEXT
+        if pattern.search(text):  # type: ignore[arg-type]
+            where = _field_of(data, _has_lone_surrogate)
+            if where is not None:
+                raise ValueError(f"{where}: a lone surrogate escape is not valid Unicode (serde_json rejects it)")
+        return cls._from_parsed(data, strict=False)
+
+
+class _NotJson:
+    """What ``json.loads`` makes of a NaN or Infinity literal here, so the field can be named."""
 
 
 def parse_json(text: str | bytes) -> object:
     """Strict JSON: NaN and Infinity literals are rejected as serde_json rejects them."""
+    constants: list[str] = []
+
+    def constant(name: str) -> _NotJson:
+        constants.append(name)
+        return _NotJson()
+
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=constant)
+        if constants:
+            where = _field_of(data, lambda value: isinstance(value, _NotJson))
+            raise ValueError(f"{where or 'event'}: {constants[0]} is not valid JSON")
+        return data
     except json.JSONDecodeError as exc:
         raise ValueError(f"malformed JSON: {exc}") from None
     except UnicodeDecodeError as exc:
@@ -198,7 +319,7 @@ def _put(target: dict[str, JSONValue], key: object, value: object) -> None:
         return
     ok, converted = to_json_value(value)
     if ok:
-        target[key] = converted
+        target[_clean_str(key)] = converted
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,12 @@ reported* (``multi_llm_otel.stats()`` and one warning), never raised:
 - Lists and tuples become JSON arrays; mappings become JSON objects. Mapping keys that are
   ``int``, ``float``, ``bool`` or ``None`` are written as JSON writes them (``1``, ``true``,
   ``null``); any other key type rejects the whole value.
-- Anything else (sets, bytes, arbitrary objects), cyclic structures, and nesting deeper than
-  ``MAX_DEPTH`` reject the whole value: a half-converted value would corrupt the object.
+- Anything else (sets, bytes, arbitrary objects), cyclic structures, nesting deeper than
+  ``MAX_DEPTH``, and containers whose iteration raises reject the whole value: a half-converted
+  value would corrupt the object.
+- The keys of the metadata object itself must be ``str`` (lone surrogates replaced as above);
+  ``with_metadata(1, v)`` is skipped and reported as ``metadata_key_rejected``, as the Rust
+  crate's ``String`` key admits nothing else.
 """
 
 from __future__ import annotations
@@ -33,12 +37,13 @@ class Rejected(Exception):
 
 
 def _clean_str(value: str) -> str:
+    text = str.__str__(value)  # a plain str, whatever a subclass overrides
     try:
-        value.encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError:
         _health.report("metadata_text_replaced", "text with lone surrogates had them replaced by U+FFFD")
-        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in value)
-    return value if type(value) is str else str.__str__(value)
+        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return text
 
 
 def _key(key: object) -> str:
@@ -90,4 +95,7 @@ def to_json_value(value: object) -> tuple[bool, JSONValue]:
         return True, _convert(value, 0, set())
     except (Rejected, RecursionError) as exc:
         _health.report("metadata_value_rejected", str(exc) or "too deeply nested")
+        return False, None
+    except Exception as exc:  # noqa: BLE001 - a container whose iteration fails is skipped, never raised
+        _health.report("metadata_value_rejected", f"a value whose conversion raised {type(exc).__name__}")
         return False, None

@@ -31,7 +31,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
@@ -223,10 +223,9 @@ def configure(
         if scope is not None:
             attrs.update(scope_attributes(scope, key_bytes))
             set_process_scope(scope)
-        env_service = os.environ.get("OTEL_SERVICE_NAME")
-        resource = Resource.create(attrs)
-        if env_service:
-            resource = resource.merge(Resource({"service.name": env_service}))
+        # Resource.create lets the attributes given here win over the environment; merging the
+        # environment's again on top makes OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME win.
+        resource = Resource.create(attrs).merge(OTELResourceDetector().detect())
 
         otlp = endpoint is not None or _otlp_endpoint_set()
         proto = _protocol(protocol)

@@ -35,7 +35,7 @@ class Captured:
 
     def __init__(self, **emitter_options: Any) -> None:
         self.span_exporter = InMemorySpanExporter()
-        self.log_exporter = InMemoryLogRecordExporter()
+        self.log_exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
         self.metric_reader = InMemoryMetricReader()
         self.tracer_provider = TracerProvider(shutdown_on_exit=False)
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.span_exporter))

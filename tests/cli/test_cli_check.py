@@ -1,0 +1,119 @@
+"""``multi-llm-otel check``: the effective configuration, credentials hidden, and reachability."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from tests.cli._helpers import FakeReceiver, clean_env, closed_port, run
+
+from multi_llm_otel.cli import main
+
+pytestmark = pytest.mark.usefixtures("no_otel_env")
+
+SECRET_HEADERS = "authorization=Bearer%20s3cr3t-t0ken,x-tenant-key=tenant-abc"
+
+
+def test_nothing_configured_is_the_embedded_default_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "traces: console  logs: console  metrics: console" in out
+    assert "nothing to check" in out
+    assert "embedded default" in out
+
+
+def test_closed_port_is_unreachable_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = closed_port()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+    assert main(["check", "--timeout", "2"]) == 1
+    out = capsys.readouterr().out
+    assert f"traces   http://127.0.0.1:{port}/v1/traces: unreachable: connection refused" in out
+    assert "result: UNREACHABLE" in out
+
+
+def test_a_receiver_that_answers_is_reachable_and_gets_the_headers_but_they_are_never_printed(
+    receiver: FakeReceiver, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", SECRET_HEADERS)
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "checkout")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.25")
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    for secret in ("s3cr3t", "Bearer", "authorization", "tenant-abc", "x-tenant-key"):
+        assert secret not in out.lower()
+    assert "OTEL_EXPORTER_OTLP_HEADERS: 2 set (names and values hidden)" in out
+    assert "checkout (OTEL_SERVICE_NAME)" in out
+    assert "deployment.environment=prod" in out
+    assert "parentbased_traceidratio with ratio 0.25" in out
+    assert out.count("reachable: HTTP 200") == 3
+    assert "result: the OTLP endpoint answers." in out
+    assert sorted(r.path for r in receiver.requests) == ["/v1/logs", "/v1/metrics", "/v1/traces"]
+    for request in receiver.requests:
+        assert request.headers["content-type"] == "application/x-protobuf"
+        assert request.headers["authorization"] == "Bearer s3cr3t-t0ken"
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(401, "refuses the credentials"), (404, "no OTLP receiver at this path"), (503, "busy or unavailable")],
+)
+def test_a_receiver_that_refuses_exits_1(
+    receiver: FakeReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    status: int,
+    message: str,
+) -> None:
+    receiver.status = status
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", f"{receiver.url}/custom/logs")
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert f"logs     {receiver.url}/custom/logs: answers" in out
+    assert message in out
+    assert [r.path for r in receiver.requests] == ["/custom/logs"]
+
+
+def test_grpc_is_a_tcp_connect(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"127.0.0.1:{closed_port()}")
+    assert main(["check", "--timeout", "2"]) == 1
+    assert "connection refused" in capsys.readouterr().out
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{listener.getsockname()[1]}")
+        assert main(["check", "--timeout", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "grpc (OTEL_EXPORTER_OTLP_PROTOCOL)" in out
+    assert out.count("TCP connection accepted") == 3
+    assert "the gRPC service itself was not called" in out
+
+
+def test_credentials_in_the_endpoint_are_hidden(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(
+        "OTEL_EXPORTER_OTLP_ENDPOINT", f"http://user:hunter2@127.0.0.1:{closed_port()}/otlp?token=abc123"
+    )
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api-key=zzz")
+    assert main(["check", "--timeout", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "hunter2" not in out
+    assert "abc123" not in out
+    assert "zzz" not in out
+    assert "http://***@127.0.0.1:" in out
+    assert "token=***" in out
+
+
+def test_as_a_subprocess() -> None:
+    result = run("check", env=clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{closed_port()}"))
+    assert result.returncode == 1
+    assert "UNREACHABLE" in result.stdout
+    assert run("check").returncode == 0

@@ -1,0 +1,101 @@
+"""``multi-llm-otel demo`` with nothing given: the bundled session through the real mapping."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.cli._helpers import SAMPLE, clean_env, closed_port, run, sink_records
+
+from multi_llm_otel.cli import main
+
+pytestmark = pytest.mark.usefixtures("no_otel_env")
+
+
+def sample_events() -> list[tuple[dict[str, Any], object]]:
+    rows = [json.loads(text) for text in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    return [(row.get("event", row), row.get("scope", "System")) for row in rows]
+
+
+def assert_every_event_shown_as_span_event_and_log_record(out: str) -> None:
+    lines = out.splitlines()
+    events = sample_events()
+    assert sum(1 for text in lines if text.startswith("    span event, ")) == len(events)
+    assert sum(1 for text in lines if text.startswith("    log record, ")) == len(events)
+    for event, scope in events:
+        at = next(i for i, text in enumerate(lines) if f'"{event["id"]}"' in text)
+        assert lines[at - 2] == f"  {event['event_type']}  {event['created_at'][:26]}Z", lines[at - 2]
+        assert lines[at - 1].startswith("    span event, ")
+        log_line = next(text for text in lines[at:] if text.startswith("    log record, "))
+        severity = "ERROR" if event["event_type"] == "llm_error" else "INFO"
+        assert log_line.startswith(f"    log record, {severity}, event_name {event['event_type']}, same trace and span")
+        scope_line = next(text for text in lines[at:] if "multi_llm.event.scope" in text)
+        assert ('"system"' if scope == "System" else '"user"') in scope_line
+
+
+def test_demo_prints_every_sample_event_as_span_event_and_log_record(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert_every_event_shown_as_span_event_and_log_record(out)
+    assert "summary: 14 events in 6 spans became 14 span events and 14 log records" in out
+    assert "by scope: user 10 (u-1842, u-2210), system 4" in out
+    for kind in ("llm_request 5", "llm_response 4", "cache_miss 1", "cache_hit 3", "llm_error 1"):
+        assert kind in out
+
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("multi-llm-otel")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-m", "multi_llm_otel.cli", "demo"],
+        [sys.executable, "-m", "multi_llm_otel", "demo"],
+        pytest.param(
+            [str(CONSOLE_SCRIPT), "demo"],
+            marks=pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="the package is not installed in this venv"),
+        ),
+    ],
+    ids=["python -m multi_llm_otel.cli", "python -m multi_llm_otel", "console script"],
+)
+def test_demo_as_a_subprocess(command: list[str]) -> None:
+    completed = subprocess.run(command, capture_output=True, text=True, env=clean_env(), timeout=60, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr == ""
+    assert_every_event_shown_as_span_event_and_log_record(completed.stdout)
+
+
+def test_demo_export_sends_the_session_to_the_configured_exporters(tmp_path: Path) -> None:
+    sink = tmp_path / "sink.jsonl"
+    result = run("demo", "--export", env=clean_env(MULTI_LLM_OTEL_SINK=str(sink)))
+    assert result.returncode == 0, result.stderr
+    assert "14 events in 6 spans exported" in result.stderr
+    spans = sink_records(sink, "span")
+    assert len(spans) == 6
+    assert sum(len(s["events"]) for s in spans) == 14
+    assert len(sink_records(sink, "log")) == 14
+
+
+def test_demo_export_failure_exits_3() -> None:
+    env = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{closed_port()}", OTEL_EXPORTER_OTLP_TIMEOUT="1")
+    result = run("demo", "--export", env=env)
+    assert result.returncode == 3
+    assert "EXPORT FAILED" in result.stderr
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--base-url", "http://127.0.0.1:9/v1"]) == 2
+    assert "--base-url needs --model" in capsys.readouterr().err
+    assert main(["demo", "--model", "m"]) == 2
+    assert main(["demo", "--export", "--base-url", "http://x", "--model", "m"]) == 2
+    assert main(["demo", "--api", "cohere"]) == 2
+
+
+def test_a_missing_sdk_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "anthropic", None)
+    assert main(["demo", "--api", "anthropic", "--base-url", "http://127.0.0.1:9", "--model", "m"]) == 2
+    assert "pip install 'multi-llm-otel[anthropic]'" in capsys.readouterr().err

@@ -177,14 +177,17 @@ def test_metadata_cannot_overwrite_the_scope_attributes(captured: Captured) -> N
     emit_in_span(captured, event, EventScope.system())
     emit_in_span(captured, event, EventScope.user("real"))
     system_event, user_event = captured.span_events()
+    # The three colliding keys are left out, and counted as left out.
     assert dict(system_event.attributes or {}) == {
         "multi_llm.event.id": str(event.id),
         "multi_llm.event.scope": "system",
+        "multi_llm.metadata.dropped_keys": 3,
     }
     assert dict(user_event.attributes or {}) == {
         "multi_llm.event.id": str(event.id),
         "multi_llm.event.scope": "user",
         "user.id": "real",
+        "multi_llm.metadata.dropped_keys": 3,
     }
     # The log body still has every key: nothing is lost.
     assert captured.logs()[0].body == event.metadata

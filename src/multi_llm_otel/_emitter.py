@@ -105,12 +105,11 @@ class Emitter:
         self.span_events = span_events
         self.log_records = log_records
         self.user_id_hash_key = user_id_hash_key.encode() if isinstance(user_id_hash_key, str) else user_id_hash_key
-        self.max_attributes = (
-            max_attributes
-            or _int_env("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT")
-            or _int_env("OTEL_ATTRIBUTE_COUNT_LIMIT")
-            or 128
-        )
+        if max_attributes is None:
+            # Span events obey the event limit, log records the general one: the smaller fits both.
+            limits = [_int_env("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"), _int_env("OTEL_ATTRIBUTE_COUNT_LIMIT")]
+            max_attributes = min((n for n in limits if n is not None), default=128)
+        self.max_attributes = max_attributes
         self.max_value_length = max_value_length or _int_env("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")
 
     def emit(

@@ -105,7 +105,8 @@ def event_attributes(
 
     OpenTelemetry drops attributes past its count limit and cuts strings past its length limit
     without a trace on the event. Both limits are applied here instead, so the loss is visible:
-    ``multi_llm.metadata.dropped_keys`` counts keys left out (the log body still has them) and
+    ``multi_llm.metadata.dropped_keys`` counts keys left out (the log body still has them: keys
+    past the limit, the empty key, and keys that would overwrite the event's own attributes) and
     ``multi_llm.metadata.truncated_keys`` names the keys whose text was shortened. The empty key,
     valid in JSON but not as an attribute key, is left out and counted the same way.
     """
@@ -117,9 +118,7 @@ def event_attributes(
     # Two places stay free for the two loss markers.
     room = max_attributes - 2
     for key, raw in metadata.items():
-        if key in RESERVED:
-            continue
-        if not key:
+        if key in RESERVED or not key:
             dropped += 1
             continue
         value = to_attribute(raw)
@@ -139,7 +138,9 @@ def event_attributes(
             attrs[genai] = _genai_value(genai, value)
     if dropped:
         attrs[DROPPED_KEYS] = dropped
-        _health.report("attributes_dropped", f"metadata keys empty or past the attribute count limit {max_attributes}")
+        _health.report(
+            "attributes_dropped", f"metadata keys empty, reserved or past the attribute count limit {max_attributes}"
+        )
     if truncated:
         attrs[TRUNCATED_KEYS] = tuple(truncated)
         _health.report("attributes_truncated", f"metadata text past the length limit {max_value_length}")

@@ -258,7 +258,8 @@ def any_value(value: dict[str, Any]) -> Any:
 
 
 def attributes_dict(attributes: list[dict[str, Any]]) -> dict[str, Any]:
-    return {kv["key"]: any_value(kv.get("value", {})) for kv in attributes}
+    # Protobuf JSON leaves out empty strings, the empty key included.
+    return {kv.get("key", ""): any_value(kv.get("value", {})) for kv in attributes}
 
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)")

@@ -53,6 +53,8 @@ RICH_METADATA: dict[str, Any] = {
     "nothing": None,
     "request": {"b": [1, 2], "a": {"deep": "é <&>"}},
     "user.id": "metadata must not override the scope",
+    "multi_llm.event.scope": None,
+    "": "the empty key is no attribute key",
 }
 
 

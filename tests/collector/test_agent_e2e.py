@@ -14,6 +14,7 @@ import sys
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,19 +116,27 @@ def _of_service(resource: dict[str, Any], service: str) -> bool:
     return attributes_dict(resource.get("attributes", [])).get("service.name") == service
 
 
-def test_user_and_system_events_land_in_their_own_files(stack: Stack, sent: dict[str, Any]) -> None:
-    files = {"user": stack.collector.user_file, "system": stack.collector.system_file}
+def _wait_for_scope_files(stack: Stack, sent: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The service's log records in each scope's file, once all have been written."""
 
     def logs_by_scope() -> dict[str, list[dict[str, Any]]] | None:
         found = {
             scope: [
                 r for r in otlp_log_records(read_otlp_json_lines(path)) if _of_service(r["_resource"], sent["service"])
             ]
-            for scope, path in files.items()
+            for scope, path in _files(stack).items()
         }
         return found if sum(map(len, found.values())) >= len(sent["logs"]) else None
 
-    found = wait_until(logs_by_scope, 60, "all log records in the scope files")
+    return wait_until(logs_by_scope, 60, "all log records in the scope files")
+
+
+def _files(stack: Stack) -> dict[str, Path]:
+    return {"user": stack.collector.user_file, "system": stack.collector.system_file}
+
+
+def test_user_and_system_events_land_in_their_own_files(stack: Stack, sent: dict[str, Any]) -> None:
+    found = _wait_for_scope_files(stack, sent)
     expected = Counter(_scope_of(r["attributes"]) for r in sent["logs"])
     assert {scope: len(records) for scope, records in found.items()} == dict(expected)
     assert expected["user"]
@@ -145,7 +154,7 @@ def test_user_and_system_events_land_in_their_own_files(stack: Stack, sent: dict
     # Spans follow the same rule; a span keeps no event of the other scope (events without a
     # scope, such as the SDK's "exception", stay with their span).
     other = {"user": "system", "system": "user"}
-    for scope, path in files.items():
+    for scope, path in _files(stack).items():
         for request in read_otlp_json_lines(path):
             for resource_spans in request.get("resourceSpans", []):
                 if not _of_service(resource_spans["resource"], sent["service"]):
@@ -179,12 +188,17 @@ METRIC_OF_EVENT = {
 }
 
 
-def test_prometheus_counts_match_what_was_sent(stack: Stack, sent: dict[str, Any]) -> None:
-    expected = _expected_counts(sent)
+def _wait_until_counted(stack: Stack, sent: dict[str, Any]) -> None:
     job = f'job=~".*{sent["service"]}"'
-    total = sum(n for (event, *_), n in expected.items() if event in METRIC_OF_EVENT)
+    total = sum(n for (event, *_), n in _expected_counts(sent).items() if event in METRIC_OF_EVENT)
     sum_all = " + ".join(f"sum({m}{{{job}}})" for m in METRIC_OF_EVENT.values())
     wait_until(lambda: stack.prometheus.scalar(sum_all) == total, 60, f"{total} events counted in Prometheus")
+
+
+def test_prometheus_counts_match_what_was_sent(stack: Stack, sent: dict[str, Any]) -> None:
+    _wait_until_counted(stack, sent)
+    expected = _expected_counts(sent)
+    job = f'job=~".*{sent["service"]}"'
 
     for (event, provider, model, scope), n in expected.items():
         if event not in METRIC_OF_EVENT:
@@ -209,7 +223,7 @@ def test_prometheus_counts_match_what_was_sent(stack: Stack, sent: dict[str, Any
 
 
 def test_every_dashboard_query_returns_data(stack: Stack, sent: dict[str, Any]) -> None:
-    test_prometheus_counts_match_what_was_sent(stack, sent)
+    _wait_until_counted(stack, sent)
     dashboard = json.loads(DASHBOARD.read_text())
     names = {name for name, _, _ in prometheus_samples(get_text(stack.collector.prometheus_metrics_url))}
     assert names >= KNOWN_METRICS, "a metric the dashboard may use is not produced"
@@ -224,15 +238,18 @@ def test_every_dashboard_query_returns_data(stack: Stack, sent: dict[str, Any]) 
 
 
 def test_the_collector_dropped_nothing(stack: Stack, sent: dict[str, Any]) -> None:
-    test_user_and_system_events_land_in_their_own_files(stack, sent)
-    samples = prometheus_samples(get_text(stack.collector.telemetry_metrics_url))
-    names = {name for name, _, _ in samples}
-    jaeger_sent = sum(
-        v
-        for n, labels, v in samples
-        if n.startswith("otelcol_exporter_sent_spans") and labels.get("exporter") == "otlp_grpc/jaeger"
-    )
-    assert jaeger_sent >= len(sent["spans"]), sorted(names)
+    _wait_for_scope_files(stack, sent)
+
+    def jaeger_sent() -> list[tuple[str, dict[str, str], float]] | None:
+        samples = prometheus_samples(get_text(stack.collector.telemetry_metrics_url))
+        spans = sum(
+            v
+            for n, labels, v in samples
+            if n.startswith("otelcol_exporter_sent_spans") and labels.get("exporter") == "otlp_grpc/jaeger"
+        )
+        return samples if spans >= len(sent["spans"]) else None
+
+    samples = wait_until(jaeger_sent, 60, "every span exported to Jaeger")
     # Refused (memory limiter), failed (receiver or exporter) and dropped counters appear once
     # something is lost; where they exist they must be zero.
     losses = [(n, labels, v) for n, labels, v in samples if re.search(r"refused|failed|dropped", n)]

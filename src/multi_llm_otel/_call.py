@@ -207,7 +207,10 @@ class Call:
             info = self.stream_result()
             if self.provider is None and self.extractor is not None:
                 self._set_provider(info.server_hint or self.fallback_provider or self.extractor.name)
-            self._end(info, completed=completed or bool(info.finish_reasons), error=info.error)
+            # A stream that carried an error (Ollama's ``{"error"}`` line, an ``error`` event) did not
+            # complete, however it ended: the SDKs raise there, a generator of raw JSON just stops.
+            finished = (completed or bool(info.finish_reasons)) and info.error is None
+            self._end(info, completed=finished, error=info.error)
         except Exception as exc:  # noqa: BLE001 - the consumer must never see our failures
             _health.report("instrumentation_failed", str(exc), exc)
             self._end_span_quietly()

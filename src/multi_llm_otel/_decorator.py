@@ -106,10 +106,14 @@ def _resolve_scope(option: ScopeOption, args: tuple[Any, ...], kwargs: Mapping[s
     return current_scope()
 
 
-def _begin(options: _Options, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Call | None:
+def _begin(
+    options: _Options, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, streams: bool = False
+) -> Call | None:
     try:
         extractor, client = _find_client(options, args, kwargs)
         request = request_from_kwargs(extractor, kwargs)
+        # A generator function streams whatever its arguments say.
+        request.stream = request.stream or streams
         provider = options.provider
         fallback: str | None = None
         address: str | None = None
@@ -226,7 +230,7 @@ def _wrap_generator(
 ) -> Callable[..., Generator[Any, Any, Any]]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        call = _begin(options, args, kwargs)
+        call = _begin(options, args, kwargs, streams=True)
         if call is None:
             return (yield from func(*args, **kwargs))
         call.begin_stream(None)
@@ -271,7 +275,7 @@ def _wrap_async_generator(
 ) -> Callable[..., AsyncGenerator[Any, Any]]:
     @functools.wraps(func)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        call = _begin(options, args, kwargs)
+        call = _begin(options, args, kwargs, streams=True)
         agen = func(*args, **kwargs)
         if call is None:
             async for item in agen:

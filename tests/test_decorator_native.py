@@ -879,3 +879,45 @@ def test_unknown_generator_of_strings(telemetry: Captured) -> None:
         "completed": True,
     }
     assert tokens(telemetry) == {}
+
+
+def test_a_module_level_client_is_found_without_being_an_argument() -> None:
+    """The usual shape: ``client = OpenAI(...)`` at module level, used inside the function."""
+    global _module_client
+    _module_client = openai.OpenAI(
+        base_url="http://127.0.0.1:11434/v1",
+        api_key="unused",
+        http_client=httpx2.Client(
+            transport=httpx2.MockTransport(lambda request: httpx2.Response(200, json=_ollama_v1_json()))
+        ),
+    )
+
+    @llm_call
+    def ask(prompt: str) -> Any:
+        return _module_client.chat.completions.create(model="llama3.2", messages=[{"role": "user", "content": prompt}])
+
+    closure_client = _module_client
+
+    @llm_call
+    def ask_closure(prompt: str) -> Any:
+        return closure_client.chat.completions.create(model="llama3.2", messages=[{"role": "user", "content": prompt}])
+
+    with capture() as telemetry:
+        ask("hi")
+        ask_closure("hi")
+    assert [dict(s.attributes or {})["gen_ai.provider.name"] for s in telemetry.spans()] == ["ollama", "ollama"]
+    assert [dict(r.attributes or {}).get("provider") for r in telemetry.logs("llm_request")] == ["ollama", "ollama"]
+
+
+_module_client: Any = None
+
+
+def _ollama_v1_json() -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-9",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "llama3.2",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
+    }

@@ -48,7 +48,18 @@ def record_cache(hit: bool, *, key: str | None = None) -> None:
 
 
 class _Options:
-    __slots__ = ("capture_content", "client", "model", "operation", "own_span", "provider", "scope")
+    __slots__ = (
+        "_func",
+        "_reach",
+        "_scanned",
+        "capture_content",
+        "client",
+        "model",
+        "operation",
+        "own_span",
+        "provider",
+        "scope",
+    )
 
     def __init__(
         self,
@@ -69,6 +80,41 @@ class _Options:
         self.own_span = own_span
         # A decorated SDK method (``llm_call(client.chat.completions.create)``) knows its client.
         self.client = client if client is not None else getattr(func, "__self__", None)
+        self._func = func
+        self._reach: Callable[[], object] | None = None
+        self._scanned = False
+
+    def reachable_client(self) -> object:
+        """A client the function uses without taking it as an argument: a closure variable or
+        a module global it names (the usual ``client = OpenAI()`` at module level). Located on
+        the first call; read again on every call, since a global may be rebound."""
+        if not self._scanned:
+            self._scanned = True
+            self._reach = _locate_client(self._func)
+        return self._reach() if self._reach is not None else None
+
+
+def _is_client(value: object) -> bool:
+    return providers.for_client(value) is not None or providers.for_client(getattr(value, "client", None)) is not None
+
+
+def _locate_client(func: Callable[..., Any]) -> Callable[[], object] | None:
+    func = inspect.unwrap(func)
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return None
+    for cell in getattr(func, "__closure__", None) or ():
+        try:
+            contents = cell.cell_contents
+        except ValueError:
+            continue
+        if _is_client(contents):
+            return functools.partial(getattr, cell, "cell_contents")
+    namespace = getattr(func, "__globals__", {})
+    for name in code.co_names:
+        if _is_client(namespace.get(name)):
+            return functools.partial(namespace.get, name)
+    return None
 
 
 def _find_client(
@@ -78,7 +124,7 @@ def _find_client(
         extractor = providers.for_client(options.client)
         if extractor is not None:
             return extractor, options.client
-    for value in (*args, *kwargs.values()):
+    for value in (*args, *kwargs.values(), options.reachable_client()):
         extractor = providers.for_client(value)
         if extractor is not None:
             return extractor, value

@@ -37,4 +37,5 @@ def test_quickstart_prints_span_event_and_log_record(tmp_path: Path) -> None:
     assert log["attributes"]["user.id"] == "user_123"
     assert log["attributes"]["gen_ai.usage.input_tokens"] == 150
     assert log["body"] == {"model": "gpt-4", "prompt_tokens": 150}
-    assert log["trace_id"] == span["trace_id"] and log["span_id"] == span["span_id"]
+    assert log["trace_id"] == span["trace_id"]
+    assert log["span_id"] == span["span_id"]

@@ -34,7 +34,7 @@ def assert_logs_mirror_span_events(telemetry: Captured, span: ReadableSpan) -> N
     """Every span event has its log record: same name, attributes, trace and span id."""
     logs = telemetry.logs()
     assert [r.event_name for r in logs] == event_names(span)
-    for record, span_event in zip(logs, [e for e in span.events if e.name != "exception"]):
+    for record, span_event in zip(logs, [e for e in span.events if e.name != "exception"], strict=False):
         assert dict(record.attributes or {}) == dict(span_event.attributes or {})
         assert record.trace_id == span.context.trace_id
         assert record.span_id == span.context.span_id
@@ -49,9 +49,7 @@ def expected_cache_event(cached_tokens: int | None) -> list[str]:
 
 
 def histogram_sums(telemetry: Captured, name: str) -> dict[tuple[tuple[str, Any], ...], tuple[int, float]]:
-    return {
-        tuple(sorted((p.attributes or {}).items())): (p.count, p.sum) for p in telemetry.metrics().get(name, [])
-    }
+    return {tuple(sorted((p.attributes or {}).items())): (p.count, p.sum) for p in telemetry.metrics().get(name, [])}
 
 
 def token_sums(telemetry: Captured) -> dict[str, float]:

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.collector._procs import REPO, Server, free_port, http_ok, wait_until
 
 
@@ -34,8 +33,18 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = Server(
         "llama-server",
         [
-            root / "bin" / "llama-server", "-m", model, "--host", "127.0.0.1", "--port", str(port),
-            "--ctx-size", "4096", "--jinja", "--chat-template-file", root / "chat-template.jinja",
+            root / "bin" / "llama-server",
+            "-m",
+            model,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ctx-size",
+            "4096",
+            "--jinja",
+            "--chat-template-file",
+            root / "chat-template.jinja",
         ],
         tmp_path_factory.mktemp("llama") / "llama-server.log",
     )

@@ -11,9 +11,6 @@ import anthropic
 import pytest
 from anthropic.lib.streaming import MessageStream
 from anthropic.types import Message
-
-from multi_llm_otel import llm_call
-from multi_llm_otel.testing import Captured, capture
 from tests.llm._assertions import (
     MODEL,
     assert_error_span,
@@ -24,6 +21,9 @@ from tests.llm._assertions import (
     only_span,
     token_sums,
 )
+
+from multi_llm_otel import llm_call
+from multi_llm_otel.testing import Captured, capture
 
 pytestmark = pytest.mark.llm
 
@@ -101,7 +101,8 @@ def test_stream_helper_with_final_message(client: anthropic.Anthropic, telemetry
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
 
-    assert final.content[0].type == "text" and final.content[0].text == text
+    assert final.content[0].type == "text"
+    assert final.content[0].text == text
     span = only_span(telemetry)
     reply = event(span, "llm_response")
     assert reply["output_tokens"] == final.usage.output_tokens
@@ -129,7 +130,8 @@ def test_cache_read_on_repeated_prefix(client: anthropic.Anthropic, telemetry: C
     second = create(client, model=MODEL, system=system, messages=messages("Hi"), max_tokens=4)
 
     read = second.usage.cache_read_input_tokens
-    assert read is not None and read > 200
+    assert read is not None
+    assert read > 200
     hit = event(telemetry.spans()[1], "cache_hit")
     assert hit["cache_read_tokens"] == read
     assert hit["input_tokens"] == total_input(second.usage)

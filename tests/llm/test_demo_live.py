@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from tests.llm._assertions import MODEL
 
 pytestmark = pytest.mark.llm

@@ -10,9 +10,6 @@ from typing import Any
 import openai
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
-
-from multi_llm_otel import EventScope, llm_call
-from multi_llm_otel.testing import Captured, capture
 from tests.llm._assertions import (
     MODEL,
     assert_error_span,
@@ -23,6 +20,9 @@ from tests.llm._assertions import (
     only_span,
     token_sums,
 )
+
+from multi_llm_otel import EventScope, llm_call
+from multi_llm_otel.testing import Captured, capture
 
 pytestmark = pytest.mark.llm
 
@@ -112,7 +112,11 @@ def test_content_capture_is_opt_in(client: openai.OpenAI, telemetry: Captured) -
 
 def test_streaming_with_usage(client: openai.OpenAI, telemetry: Captured) -> None:
     stream = complete(
-        client, model=MODEL, messages=messages("Count to five."), max_tokens=12, stream=True,
+        client,
+        model=MODEL,
+        messages=messages("Count to five."),
+        max_tokens=12,
+        stream=True,
         stream_options={"include_usage": True},
     )
     assert isinstance(stream, openai.Stream)
@@ -120,7 +124,8 @@ def test_streaming_with_usage(client: openai.OpenAI, telemetry: Captured) -> Non
 
     assert all(isinstance(c, ChatCompletionChunk) for c in chunks)
     usage_chunk = chunks[-1]
-    assert usage_chunk.usage is not None and usage_chunk.choices == []
+    assert usage_chunk.usage is not None
+    assert usage_chunk.choices == []
     span = only_span(telemetry)
     attrs = dict(span.attributes or {})
     reply = event(span, "llm_response")
@@ -145,17 +150,16 @@ def test_streaming_without_usage_reports_no_tokens(client: openai.OpenAI, teleme
     span = only_span(telemetry)
     reply = event(span, "llm_response")
     assert reply["chunk_count"] == len(chunks)
-    assert "input_tokens" not in reply and "output_tokens" not in reply
+    assert "input_tokens" not in reply
+    assert "output_tokens" not in reply
     # No usage chunk, so no cache information either: nothing to guess from.
     assert event_names(span) == ["llm_request", "llm_response"]
 
 
 def test_early_break_ends_the_span_once(client: openai.OpenAI, telemetry: Captured) -> None:
     stream = complete(client, model=MODEL, messages=messages("Tell a long story."), max_tokens=40, stream=True)
-    seen = 0
-    for _ in stream:
-        seen += 1
-        if seen == 2:
+    for index, _ in enumerate(stream):
+        if index == 1:
             break
     assert telemetry.spans() == [], "the span must stay open while the stream is still usable"
     del stream
@@ -188,8 +192,13 @@ def test_tool_call(client: openai.OpenAI, telemetry: Captured) -> None:
         }
     ]
     response = complete(
-        client, model=MODEL, messages=messages("Weather in Paris?"), tools=tools, tool_choice="required",
-        parallel_tool_calls=False, max_tokens=200,
+        client,
+        model=MODEL,
+        messages=messages("Weather in Paris?"),
+        tools=tools,
+        tool_choice="required",
+        parallel_tool_calls=False,
+        max_tokens=200,
     )
     span = only_span(telemetry)
     assert event(span, "llm_request")["tool_count"] == 1
@@ -201,7 +210,10 @@ def test_tool_call(client: openai.OpenAI, telemetry: Captured) -> None:
 def test_json_schema_output(client: openai.OpenAI, telemetry: Captured) -> None:
     schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
     complete(
-        client, model=MODEL, messages=messages("Answer in JSON."), max_tokens=30,
+        client,
+        model=MODEL,
+        messages=messages("Answer in JSON."),
+        max_tokens=30,
         response_format={"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}},
     )
     span = only_span(telemetry)
@@ -217,7 +229,8 @@ def test_cache_miss_then_hit(client: openai.OpenAI, telemetry: Captured) -> None
     second = complete(client, model=MODEL, messages=msgs, max_tokens=4, temperature=0.0)
 
     def cached(response: ChatCompletion) -> int:
-        assert response.usage is not None and response.usage.prompt_tokens_details is not None
+        assert response.usage is not None
+        assert response.usage.prompt_tokens_details is not None
         return response.usage.prompt_tokens_details.cached_tokens or 0
 
     assert cached(second) > 200

@@ -85,9 +85,14 @@ def test_cache_rule_hit_miss_and_nothing(telemetry: Captured) -> None:
     call(0)
     call(None)
     assert names(telemetry) == [
-        "llm_request", "llm_response", "cache_hit",
-        "llm_request", "llm_response", "cache_miss",
-        "llm_request", "llm_response",
+        "llm_request",
+        "llm_response",
+        "cache_hit",
+        "llm_request",
+        "llm_response",
+        "cache_miss",
+        "llm_request",
+        "llm_response",
     ]
     hit = dict(telemetry.logs("cache_hit")[0].attributes or {})
     assert hit["cache_read_tokens"] == 50
@@ -202,9 +207,7 @@ def test_span_is_not_current_across_yield(telemetry: Captured) -> None:
     assert response_event(telemetry)["completed"] is False
 
 
-async def test_async_generator_break_detaches_cleanly(
-    telemetry: Captured, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_async_generator_break_detaches_cleanly(telemetry: Captured, caplog: pytest.LogCaptureFixture) -> None:
     @llm_call(model="m")
     async def stream() -> AsyncIterator[int]:
         for i in range(10):

@@ -86,7 +86,35 @@ def decorated(args: argparse.Namespace) -> None:
             chat(f"u{i % 2 + 1}", 50 if i % 2 else 0, i % 4 == 3)
 
 
-SCENARIOS: dict[str, Callable[[argparse.Namespace], None]] = {"burst": burst, "decorated": decorated}
+def llama(args: argparse.Namespace) -> None:
+    """Real calls through the official SDKs to a real llama-server: plain, streamed, a repeated
+    long prefix (a real prompt-cache hit), and a real error (a prompt over the context size)."""
+    import anthropic
+    import openai
+
+    oai = openai.OpenAI(base_url=f"{args.llama_url}/v1", api_key="unused", max_retries=0)
+    ant = anthropic.Anthropic(base_url=args.llama_url, api_key="unused", max_retries=0)
+    system = "You are terse. " + " ".join(f"Rule {i}: answer in one word." for i in range(60))
+
+    @llm_call(scope=EventScope.user("u-llama"))
+    def ask(**kwargs: Any) -> Any:
+        return oai.chat.completions.create(model="gemma-3-270m", max_tokens=6, **kwargs)
+
+    @llm_call
+    def ask_anthropic(**kwargs: Any) -> Any:
+        return ant.messages.create(model="gemma-3-270m", max_tokens=6, **kwargs)
+
+    prompt = [{"role": "system", "content": system}, {"role": "user", "content": "Hi"}]
+    ask(messages=prompt)
+    ask(messages=prompt)
+    for _ in ask(messages=[{"role": "user", "content": "Count"}], stream=True, stream_options={"include_usage": True}):
+        pass
+    ask_anthropic(messages=[{"role": "user", "content": "Hi"}])
+    with contextlib.suppress(openai.BadRequestError):
+        ask(messages=[{"role": "user", "content": "word " * 6000}])
+
+
+SCENARIOS: dict[str, Callable[[argparse.Namespace], None]] = {"burst": burst, "decorated": decorated, "llama": llama}
 
 
 def _attrs(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -99,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--service", required=True)
     parser.add_argument("--burst", type=int, default=60)
     parser.add_argument("--decorated", type=int, default=8)
+    parser.add_argument("--llama-url", help="base URL of a running llama-server, for the llama scenario")
     parser.add_argument("scenarios", nargs="+", choices=sorted(SCENARIOS))
     args = parser.parse_args(argv)
 
@@ -120,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                 "trace_id": f"{s.context.trace_id:032x}",
                 "span_id": f"{s.context.span_id:016x}",
                 "name": s.name,
+                "scope": s.instrumentation_scope.name if s.instrumentation_scope else None,
                 "attributes": _attrs(s.attributes),
                 "events": [
                     {"name": e.name, "time_unix_nano": e.timestamp, "attributes": _attrs(e.attributes)}

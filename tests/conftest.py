@@ -1,4 +1,5 @@
-"""The real LLM test bed: llama.cpp's llama-server with Gemma 3 270M, once per test session.
+"""The real LLM test bed, shared by the decorator and Collector tests: llama.cpp's llama-server
+with Gemma 3 270M, once per test session.
 
 Built from PyPI sources by scripts/build-llama-server.sh (cached by version); skipped only
 when the C++ build tools are missing, which CI's set-up rules out.

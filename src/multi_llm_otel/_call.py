@@ -18,6 +18,7 @@ from multi_llm_otel import _health, event_types, providers
 from multi_llm_otel._content import bounded
 from multi_llm_otel._emitter import Emitter
 from multi_llm_otel._events import BusinessEvent, EventScope
+from multi_llm_otel._json_value import _clean_str
 from multi_llm_otel._mapping import scope_attributes
 from multi_llm_otel.providers import ErrorInfo, Extractor, RequestInfo, ResponseInfo, StreamAccumulator
 
@@ -108,7 +109,8 @@ class Call:
             attrs["gen_ai.request.stream"] = True
         attrs.update(scope_attributes(scope, emitter.user_id_hash_key))
         if own_span:
-            name = f"{operation} {model}" if model else operation
+            # The name is no attribute: a lone surrogate in it would fail the whole span batch.
+            name = _clean_str(f"{operation} {model}" if model else operation)
             self.span: Span | None = emitter.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
         else:
             self.span = None
@@ -284,9 +286,13 @@ class Call:
                 attrs["gen_ai.response.time_to_first_chunk"] = self.first_chunk_at - self.start
         if error is not None:
             attrs["error.type"] = error.error_type
-            span.set_status(Status(StatusCode.ERROR, error.message))
+            # Cleaned: a lone surrogate in the status (no attribute) would fail the span batch.
+            span.set_status(Status(StatusCode.ERROR, _clean_str(error.message) if error.message else None))
             if exc is not None:
-                span.record_exception(exc)
+                try:
+                    span.record_exception(exc)
+                except Exception as inner:  # noqa: BLE001 - an exception whose str() raises
+                    _health.report("instrumentation_failed", f"record_exception: {type(inner).__name__}")
         span.set_attributes(attrs)
         span.end()
 
@@ -299,7 +305,7 @@ class Call:
         if error.error_code is not None:
             meta["error_code"] = error.error_code
         if error.message:
-            meta["message"] = error.message[:_MESSAGE_LIMIT]
+            meta["message"] = _clean_str(error.message[:_MESSAGE_LIMIT])
         self._emit(event)
 
     def _emit_response(self, info: ResponseInfo, duration: float, completed: bool, error: ErrorInfo | None) -> None:
@@ -386,8 +392,15 @@ def _generic_error(exc: BaseException) -> ErrorInfo:
     return ErrorInfo(
         error_type=type(exc).__qualname__,
         status_code=status if isinstance(status, int) and not isinstance(status, bool) else None,
-        message=str(exc)[:_MESSAGE_LIMIT] or None,
+        message=_text_of(exc)[:_MESSAGE_LIMIT] or None,
     )
+
+
+def _text_of(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - an exception whose __str__ raises still gets reported
+        return f"<{type(exc).__qualname__}: str() failed>"
 
 
 def request_from_kwargs(extractor: Extractor | None, kwargs: Mapping[str, object]) -> RequestInfo:

@@ -95,7 +95,12 @@ class _Options:
 
 
 def _is_client(value: object) -> bool:
-    return providers.for_client(value) is not None or providers.for_client(getattr(value, "client", None)) is not None
+    try:
+        return (
+            providers.for_client(value) is not None or providers.for_client(getattr(value, "client", None)) is not None
+        )
+    except Exception:  # noqa: BLE001 - an object whose attributes raise is not a client
+        return False
 
 
 def _locate_client(func: Callable[..., Any]) -> Callable[[], object] | None:

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import threading
 from datetime import datetime, timezone
@@ -20,7 +19,9 @@ from opentelemetry.metrics import get_meter_provider
 from multi_llm_otel import _health, event_types
 from multi_llm_otel._context import current_scope
 from multi_llm_otel._events import BusinessEvent, EventScope
+from multi_llm_otel._json_value import _clean_str
 from multi_llm_otel._mapping import event_attributes
+from multi_llm_otel._otlp_safe import log_body
 from multi_llm_otel._version import __version__
 
 if TYPE_CHECKING:
@@ -137,25 +138,32 @@ class Emitter:
                 max_value_length=self.max_value_length,
             )
             timestamp = to_unix_nanos(event.created_at)
+            # The name is no attribute: a lone surrogate (or a non-string) put into
+            # ``event_type`` after construction would fail the encoding of the whole batch.
+            name = event.event_type
+            if not isinstance(name, str):
+                raise TypeError(f"event_type must be a string, not {type(name).__name__}")
+            name = _clean_str(name)
             if self.span_events:
                 target = span if span is not None else trace.get_current_span(context)
                 if target.is_recording():
-                    target.add_event(event.event_type, attributes, timestamp)
+                    target.add_event(name, attributes, timestamp)
                 else:
                     _health.count("span_event_without_span")
             if self.log_records:
                 if span is not None:
                     context = trace.set_span_in_context(span, context)
-                error = event.event_type in _ERROR_TYPES
+                error = name in _ERROR_TYPES
                 self.logger.emit(
                     timestamp=timestamp,
                     context=context,
                     severity_number=SeverityNumber.ERROR if error else SeverityNumber.INFO,
                     severity_text="ERROR" if error else "INFO",
-                    # A copy: a batch exports later, and the event may change in between.
-                    body=copy.deepcopy(event.metadata),
+                    # A copy (a batch exports later, and the event may change in between)
+                    # that the OTLP encoder cannot refuse: see _otlp_safe.
+                    body=log_body(event.metadata),
                     attributes=attributes,
-                    event_name=event.event_type,
+                    event_name=name,
                 )
         except Exception as exc:  # noqa: BLE001 - the host program must never see our failures
             _health.report("emit_failed", str(exc), exc)

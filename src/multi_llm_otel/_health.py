@@ -4,6 +4,7 @@ counted here and warned about once per kind, where a user can read it."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import Counter
 
@@ -13,10 +14,22 @@ _counts: Counter[str] = Counter()
 _warned: set[str] = set()
 
 
-def report(kind: str, detail: str = "", exc: BaseException | None = None) -> None:
-    """Count one problem of ``kind`` and log a warning the first time that kind occurs."""
+def _after_fork_in_child() -> None:
+    # Another thread may have held the lock when fork() copied the process (an application
+    # thread counting evictions at a full queue, say): the child's copy would stay locked.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def report(kind: str, detail: str = "", exc: BaseException | None = None, amount: int = 1) -> None:
+    """Count ``amount`` (items, or one occurrence) of ``kind`` and log a warning the first time
+    that kind occurs."""
     with _lock:
-        _counts[kind] += 1
+        _counts[kind] += amount
         first = kind not in _warned
         _warned.add(kind)
     if first:
@@ -28,14 +41,18 @@ def report(kind: str, detail: str = "", exc: BaseException | None = None) -> Non
         )
 
 
-def count(kind: str) -> None:
+def count(kind: str, amount: int = 1) -> None:
     """Count an expected, harmless outcome that deserves a number but no warning."""
     with _lock:
-        _counts[kind] += 1
+        _counts[kind] += amount
 
 
 def stats() -> dict[str, int]:
-    """What the library had to drop, truncate or skip since start (or the last reset), by kind."""
+    """What the library had to drop, truncate or skip since start (or the last reset), by kind.
+
+    Kinds ending in ``_spans``, ``_logs`` or ``_metric_points`` count telemetry items (for
+    example ``export_failed_logs``: log records in exports that failed; ``queue_dropped_spans``:
+    spans evicted from a full batch queue); the others count occurrences."""
     with _lock:
         return dict(_counts)
 

@@ -22,6 +22,7 @@ import atexit
 import os
 import signal
 import threading
+import time
 from collections.abc import Mapping
 from types import FrameType
 from typing import IO, Any
@@ -37,8 +38,16 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from multi_llm_otel import _health
 from multi_llm_otel._context import set_process_scope
-from multi_llm_otel._emitter import Emitter, install
+from multi_llm_otel._emitter import SCOPE_NAME, Emitter, install
 from multi_llm_otel._events import EventScope
+from multi_llm_otel._export_health import (
+    CountingLogExporter,
+    CountingMetricExporter,
+    CountingSpanExporter,
+    queued,
+    register_diagnostics_metric,
+    watch_queue,
+)
 from multi_llm_otel._mapping import scope_attributes
 from multi_llm_otel._sink import (
     JsonLinesLogExporter,
@@ -64,6 +73,7 @@ class Telemetry:
         exporters: Mapping[str, str],
         writer: JsonLinesWriter | None,
         shutdown_timeout: float,
+        processors: Mapping[str, Any] | None = None,
     ) -> None:
         self.emitter = emitter
         self.tracer_provider = providers["traces"]
@@ -73,12 +83,17 @@ class Telemetry:
         self.exporters = dict(exporters)
         self._writer = writer
         self._shutdown_timeout = shutdown_timeout
+        self._processors = dict(processors or {})
         self._done = False
+        self._lock = threading.Lock()
+
+    def _after_fork_in_child(self) -> None:
+        # A lock another thread held at fork() time would stay locked in the child forever.
         self._lock = threading.Lock()
 
     def _owned(self) -> list[Any]:
         names = ("tracer_provider", "logger_provider", "meter_provider")
-        return [getattr(self, n) for n, s in zip(names, _SIGNALS) if self.installed[s]]
+        return [getattr(self, n) for n, s in zip(names, _SIGNALS, strict=True) if self.installed[s]]
 
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
         """Flush every provider this handle owns. The SDK reports success even when an export
@@ -94,25 +109,40 @@ class Telemetry:
 
     def shutdown(self) -> bool:
         """Flush and shut down, at most ``shutdown_timeout`` seconds; safe to call twice.
-        Returns False when the deadline passed with exports still running."""
+        Returns False when the deadline passed with exports still running; what was still
+        queued then is counted (``shutdown_abandoned_spans`` / ``_logs``) and warned about."""
         with self._lock:
             if self._done:
                 return True
             self._done = True
         atexit.unregister(self.shutdown)
+        deadline = time.monotonic() + self._shutdown_timeout
 
-        def run() -> None:
-            for provider in self._owned():
-                try:
-                    provider.shutdown()
-                except Exception as exc:  # noqa: BLE001 - shutdown must not break exit
-                    _health.report("shutdown_failed", str(exc), exc)
+        def run(provider: Any) -> None:
+            try:
+                provider.shutdown()
+            except Exception as exc:  # noqa: BLE001 - shutdown must not break exit
+                _health.report("shutdown_failed", str(exc), exc)
 
-        worker = threading.Thread(target=run, name="multi-llm-otel-shutdown", daemon=True)
-        worker.start()
-        worker.join(self._shutdown_timeout)
-        if worker.is_alive():
-            _health.report("shutdown_timed_out", f"exports still running after {self._shutdown_timeout} s were abandoned")
+        # One thread per provider: a signal whose exporter hangs does not keep the others
+        # from flushing, and the whole shutdown still ends by the one deadline.
+        workers = [
+            threading.Thread(target=run, args=(p,), name="multi-llm-otel-shutdown", daemon=True) for p in self._owned()
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        if any(w.is_alive() for w in workers):
+            left = {s: queued(p) for s, p in self._processors.items()}
+            for signal_name, count in left.items():
+                if count:
+                    _health.count(f"shutdown_abandoned_{signal_name}", count)
+            waiting = ", ".join(f"{n} {s}" for s, n in left.items() if n) or "only the exports in flight"
+            _health.report(
+                "shutdown_timed_out",
+                f"exports still running after {self._shutdown_timeout} s were abandoned ({waiting} not sent)",
+            )
             return False
         if self._writer is not None:
             self._writer.close()
@@ -168,6 +198,8 @@ def _otlp_exporter(signal_name: str, protocol: str, endpoint: str | None, header
         return GrpcMetric(**kwargs)
     if endpoint is not None:
         kwargs["endpoint"] = f"{endpoint.rstrip('/')}/{_PATHS[signal_name]}"
+    if not any("CREDENTIAL_PROVIDER" in name for name in os.environ if name.startswith("OTEL_PYTHON_EXPORTER_OTLP")):
+        kwargs["session"] = _ca_respecting_session()
     if signal_name == "traces":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpan
 
@@ -181,10 +213,33 @@ def _otlp_exporter(signal_name: str, protocol: str, endpoint: str | None, header
     return HttpMetric(**kwargs)
 
 
+def _ca_respecting_session() -> Any:
+    """A ``requests`` session for the OTLP/HTTP exporters in which the CA file the exporter
+    was given (``OTEL_EXPORTER_OTLP_[SIGNAL_]CERTIFICATE``) wins.
+
+    The exporters set ``session.verify`` to that file, but ``requests`` lets the environment's
+    ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` (set in many container images) override a
+    session's ``verify``; the collector's private CA is then silently ignored and every
+    export fails with a certificate error. Proxies and the rest of the environment still apply.
+    """
+    import requests
+
+    class Session(requests.Session):
+        def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if verify is None and isinstance(self.verify, str):
+                settings["verify"] = self.verify
+            return settings
+
+    return Session()
+
+
 def _protocol(protocol: str | None) -> str:
     chosen = (protocol or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf").strip().lower()
     if chosen not in ("grpc", "http/protobuf"):
-        _health.report("unsupported_protocol", f"{chosen!r}: the Python SDK exports grpc or http/protobuf; using http/protobuf")
+        _health.report(
+            "unsupported_protocol", f"{chosen!r}: the Python SDK exports grpc or http/protobuf; using http/protobuf"
+        )
         return "http/protobuf"
     return chosen
 
@@ -216,7 +271,9 @@ def configure(
         if _configured:
             _health.report("configure_called_twice", "the first configuration stays in force")
             return _configured[0]
-        key = user_id_hash_key if user_id_hash_key is not None else os.environ.get("MULTI_LLM_OTEL_USER_ID_HASH_KEY") or None
+        key = user_id_hash_key
+        if key is None:
+            key = os.environ.get("MULTI_LLM_OTEL_USER_ID_HASH_KEY") or None
         key_bytes = key.encode() if isinstance(key, str) else key
         attrs: dict[str, Any] = {"service.name": service_name or "unknown_service"}
         attrs.update(resource_attributes or {})
@@ -235,19 +292,29 @@ def configure(
 
         def exporter(signal_name: str) -> Any:
             if kinds[signal_name] == "otlp":
-                return _otlp_exporter(signal_name, proto, endpoint, headers)
-            assert writer is not None
-            return {"traces": JsonLinesSpanExporter, "logs": JsonLinesLogExporter, "metrics": JsonLinesMetricExporter}[
+                inner = _otlp_exporter(signal_name, proto, endpoint, headers)
+            else:
+                assert writer is not None
+                inner = {
+                    "traces": JsonLinesSpanExporter,
+                    "logs": JsonLinesLogExporter,
+                    "metrics": JsonLinesMetricExporter,
+                }[signal_name](writer)
+            # Failed exports become counts in stats() instead of a log line.
+            return {"traces": CountingSpanExporter, "logs": CountingLogExporter, "metrics": CountingMetricExporter}[
                 signal_name
-            ](writer)
+            ](inner)
 
-        installed = {s: False for s in _SIGNALS}
+        installed = dict.fromkeys(_SIGNALS, False)
         providers: dict[str, Any] = {}
+        processors: dict[str, Any] = {}
         if _is_placeholder(trace.get_tracer_provider()):
             tp = TracerProvider(resource=resource, shutdown_on_exit=False)
             if kinds["traces"] != "none":
                 span_exporter: SpanExporter = exporter("traces")
-                tp.add_span_processor(BatchSpanProcessor(span_exporter))
+                processors["spans"] = BatchSpanProcessor(span_exporter)
+                watch_queue(processors["spans"], "spans")
+                tp.add_span_processor(processors["spans"])
             trace.set_tracer_provider(tp)
             installed["traces"] = True
         providers["traces"] = trace.get_tracer_provider()
@@ -255,7 +322,9 @@ def configure(
             lp = LoggerProvider(resource=resource, shutdown_on_exit=False)
             if kinds["logs"] != "none":
                 log_exporter: LogRecordExporter = exporter("logs")
-                lp.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
+                processors["logs"] = BatchLogRecordProcessor(log_exporter)
+                watch_queue(processors["logs"], "logs")
+                lp.add_log_record_processor(processors["logs"])
             _logs.set_logger_provider(lp)
             installed["logs"] = True
         providers["logs"] = _logs.get_logger_provider()
@@ -268,6 +337,10 @@ def configure(
             metrics.set_meter_provider(mp)
             installed["metrics"] = True
         providers["metrics"] = metrics.get_meter_provider()
+        try:
+            register_diagnostics_metric(providers["metrics"].get_meter(SCOPE_NAME))
+        except Exception as exc:  # noqa: BLE001 - stats() still has the counts
+            _health.report("diagnostics_metric_failed", str(exc), exc)
 
         emitter = Emitter(
             providers["traces"],
@@ -278,10 +351,11 @@ def configure(
             user_id_hash_key=key_bytes,
         )
         install(emitter)
-        handle = Telemetry(emitter, providers, installed, kinds, writer, shutdown_timeout)
+        handle = Telemetry(emitter, providers, installed, kinds, writer, shutdown_timeout, processors)
         atexit.register(handle.shutdown)
         if handle_sigterm:
             _install_sigterm(handle)
+        _flush_forked_children(handle)
         _configured.append(handle)
         return handle
 
@@ -298,3 +372,18 @@ def _install_sigterm(handle: Telemetry) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _flush_forked_children(handle: Telemetry) -> None:
+    """Children made by ``fork()`` inherit the handle and its ``atexit`` registration: one that
+    exits normally (``sys.exit``, the end of the program, as gunicorn workers do) flushes what it
+    queued. A ``multiprocessing`` child ends with ``os._exit()``, which skips ``atexit``, so it
+    gets a multiprocessing finalizer instead (run by its ``Process`` machinery at exit)."""
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=handle._after_fork_in_child)
+    import multiprocessing.util
+
+    def in_child(h: Telemetry) -> None:
+        multiprocessing.util.Finalize(None, h.shutdown, exitpriority=10)
+
+    multiprocessing.util.register_after_fork(handle, in_child)

@@ -1,0 +1,70 @@
+"""The log record body: a copy of the metadata that the OTLP encoder can always encode.
+
+The OTLP exporters encode a whole batch (up to 512 log records) in one go, and one value the
+encoder refuses fails the batch: every record in it is lost. Three kinds of values do that:
+
+- an integer outside the signed 64-bit range (valid JSON, kept by the metadata rule, but
+  OTLP's ``int_value`` is an int64): it is written as its decimal string, losslessly and
+  silently, as the attribute mapping already does;
+- text with lone surrogates, which UTF-8 cannot carry, when it was put into ``metadata`` by
+  direct assignment past ``with_metadata``: replaced by U+FFFD (``metadata_text_replaced``);
+- nesting deeper than the protobuf runtime accepts (it refuses messages nested more than 100
+  levels: JSON objects about 30 deep, arrays about 46): from about 20 object levels (or 30
+  array levels) down, the value is carried as its compact JSON text instead, losslessly
+  (counted as ``log_body_nesting_as_text``, without a warning).
+
+Everything else assigned directly that the metadata rule rejects (bytes, sets, cycles, ...)
+is left out of the body, reported as ``metadata_value_rejected``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Final
+
+from multi_llm_otel import _health
+from multi_llm_otel._json_value import JSONValue, to_json_value
+
+__all__ = ["log_body"]
+
+_MIN: Final = -(2**63)
+_MAX: Final = 2**63 - 1
+# Protobuf message levels a body value may use. The protobuf runtime refuses messages nested
+# deeper than 100 levels, the export envelope takes about 8, and each JSON object level costs
+# 3 (AnyValue, KeyValueList, KeyValue), each array level 2 (AnyValue, ArrayValue). Measured
+# with opentelemetry-proto 1.45: objects fail from 32 levels, arrays from 48.
+_BUDGET: Final = 64
+_OBJECT: Final = 3
+_ARRAY: Final = 2
+
+
+def _as_text(value: JSONValue) -> str:
+    _health.count("log_body_nesting_as_text")
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _fit(value: JSONValue, budget: int) -> JSONValue:
+    if isinstance(value, bool) or value is None or isinstance(value, (str, float)):
+        return value
+    if isinstance(value, int):
+        return value if _MIN <= value <= _MAX else str(value)
+    if isinstance(value, list):
+        if budget < _ARRAY:
+            return _as_text(value)
+        return [_fit(v, budget - _ARRAY) for v in value]
+    if budget < _OBJECT:
+        return _as_text(value)
+    return {k: _fit(v, budget - _OBJECT) for k, v in value.items()}
+
+
+def log_body(metadata: Mapping[str, object]) -> dict[str, JSONValue]:
+    """A JSON-valued copy of ``metadata`` (the batch exports later; the event may change).
+    Each key is converted on its own, so one bad value costs only itself."""
+    body: dict[str, JSONValue] = {}
+    for key, value in metadata.items():
+        ok, one = to_json_value({key: value})
+        if ok and isinstance(one, dict):
+            for k, v in one.items():
+                body[k] = _fit(v, _BUDGET - _OBJECT)
+    return body

@@ -356,3 +356,22 @@ async def test_concurrent_async_calls_keep_their_own_spans(telemetry: Captured) 
     assert sorted(dict(e.attributes or {})["i"] for s in spans for e in s.events if e.name == "error") == list(
         range(200)
     )
+
+
+def test_unreadable_response_still_ends_with_a_response_event(telemetry: Captured) -> None:
+    class Hostile(dict[str, Any]):
+        """Looks like an OpenAI completion, but reading it fails."""
+
+        def get(self, key: str, default: Any = None) -> Any:
+            raise RuntimeError("property exploded")
+
+    hostile = Hostile(choices=[], object="chat.completion")
+
+    @llm_call(model="m")
+    def call() -> Hostile:
+        return hostile
+
+    assert call() is hostile
+    assert names(telemetry) == ["llm_request", "llm_response"]
+    assert response_event(telemetry)["duration_ms"] >= 0
+    assert multi_llm_otel.stats()["response_unreadable"] == 1

@@ -192,8 +192,13 @@ class Call:
         if not self._claim():
             return
         try:
-            extractor = providers.for_response(result)
-            info = extractor.response(result) if extractor is not None else ResponseInfo()
+            extractor: Extractor | None = None
+            try:
+                extractor = providers.for_response(result)
+                info = extractor.response(result) if extractor is not None else ResponseInfo()
+            except Exception as exc:  # noqa: BLE001 - an unreadable response still ends the call
+                _health.report("response_unreadable", str(exc), exc)
+                info = ResponseInfo()
             if self.provider is None and extractor is not None:
                 self._set_provider(info.server_hint or self.fallback_provider or extractor.name)
             self._end(info, completed=True, error=info.error)

@@ -92,8 +92,8 @@ def llama(args: argparse.Namespace) -> None:
     import anthropic
     import openai
 
-    oai = openai.OpenAI(base_url=f"{args.llama_url}/v1", api_key="unused", max_retries=0)
-    ant = anthropic.Anthropic(base_url=args.llama_url, api_key="unused", max_retries=0)
+    oai = openai.OpenAI(base_url=f"{args.llama_url}/v1", api_key="unused", max_retries=2)
+    ant = anthropic.Anthropic(base_url=args.llama_url, api_key="unused", max_retries=2)
     system = "You are terse. " + " ".join(f"Rule {i}: answer in one word." for i in range(60))
 
     @llm_call(scope=EventScope.user("u-llama"))

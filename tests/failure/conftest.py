@@ -2,7 +2,7 @@
 
 Timings and sizes are never asserted (they depend on the machine); each test records them
 with the ``figures`` fixture, and they are printed at the end of the run and stored as
-``user_properties`` (junit XML). tests/failure/FIGURES.md holds a reference run.
+``user_properties`` (junit XML). the README's "Failure behaviour" section holds a reference run.
 """
 
 from __future__ import annotations

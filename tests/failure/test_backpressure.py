@@ -54,11 +54,11 @@ def test_collector_down_memory_bounded_and_every_drop_counted(tmp_path: Path, fi
     assert dropped_logs > 0, "the burst outran the exporter: the queue must have evicted"
     assert queued["logs"] <= 2048
     assert queued["spans"] <= 2048
-    # Bounded: 40,000 more events held in memory would take tens of MiB (see FIGURES.md).
+    # Bounded: 40,000 more events held in memory would take tens of MiB (see the README).
     growth_mib = (rss_50k["rss_kib"] - rss_10k) / 1024
     assert growth_mib < 16, f"RSS grew {growth_mib:.1f} MiB from 10k to 50k events: is a queue unbounded?"
     # Both queues are full after the first quarter; the growth then levels off (about
-    # +25 MiB in all for 2,048 spans and 2,048 log records of calls, see FIGURES.md).
+    # +25 MiB in all for 2,048 spans and 2,048 log records of calls, see the README).
     calls_growth_mib = (rss_calls[4] - rss_calls[2]) / 1024
     assert calls_growth_mib < 16, f"RSS grew {calls_growth_mib:.1f} MiB over the second half of the calls"
 

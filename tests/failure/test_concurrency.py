@@ -180,7 +180,7 @@ async def test_interleaved_streams_consumed_later_keep_their_spans(telemetry: Ca
 def test_context_follows_a_thread_only_when_copied(telemetry: Captured) -> None:
     """A plain ``threading.Thread`` starts with an empty context (Python's rule): its events
     are not on the call's span and are system-scoped. ``contextvars.copy_context().run`` or
-    ``asyncio.to_thread`` carries the call's span and scope over. Documented in FIGURES.md."""
+    ``asyncio.to_thread`` carries the call's span and scope over. Documented in the README."""
 
     @llm_call(provider="openai")
     def ask(*, model: str) -> dict[str, Any]:

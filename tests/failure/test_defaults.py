@@ -1,5 +1,5 @@
 """What ``configure()`` sets up by default, read back from the objects it built, and how long
-one export takes to give up with the Collector down (the figures in FIGURES.md)."""
+one export takes to give up with the Collector down (the figures in the README's "Failure behaviour" section)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def test_defaults_and_the_give_up_time_of_one_batch(tmp_path: Path, figures: Cal
         flushed = app("flush", signal="logs")  # one batch of one log record, tried until given up
         stats = app("stats")
     spans, logs, metrics = defaults["spans"], defaults["logs"], defaults["metrics"]
-    # The SDK's standard values; FIGURES.md explains why configure() keeps them.
+    # The SDK's standard values; the README explains why configure() keeps them.
     assert (spans["max_queue_size"], spans["max_export_batch_size"], spans["schedule_delay_ms"]) == (2048, 512, 5000)
     assert (logs["max_queue_size"], logs["max_export_batch_size"], logs["schedule_delay_ms"]) == (2048, 512, 1000)
     assert metrics["export_interval_ms"] == 60000

@@ -2,7 +2,7 @@
 result is the very object the function returned, and what the library emits can always be
 encoded by the OTLP exporter (one value the encoder refuses would lose its whole batch).
 
-Each degradation the properties accept is listed in FIGURES.md ("Hostile input").
+Each degradation the properties accept is listed in the README ("Hostile input").
 """
 
 from __future__ import annotations

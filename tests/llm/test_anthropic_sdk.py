@@ -32,7 +32,7 @@ API_KEY = "sk-ant-test-NEVER-EXPORT-THIS-KEY-0123456789"
 
 @pytest.fixture
 def client(llama_server: str) -> Iterator[anthropic.Anthropic]:
-    with anthropic.Anthropic(base_url=llama_server, api_key=API_KEY, max_retries=0) as c:
+    with anthropic.Anthropic(base_url=llama_server, api_key=API_KEY, max_retries=2) as c:
         yield c
 
 
@@ -151,7 +151,7 @@ def test_error_is_reported_and_reraised(client: anthropic.Anthropic, telemetry: 
 
 
 async def test_async_stream(llama_server: str, telemetry: Captured) -> None:
-    async with anthropic.AsyncAnthropic(base_url=llama_server, api_key=API_KEY, max_retries=0) as aclient:
+    async with anthropic.AsyncAnthropic(base_url=llama_server, api_key=API_KEY, max_retries=2) as aclient:
 
         @llm_call
         async def ask(**kwargs: Any) -> Any:

@@ -31,7 +31,7 @@ API_KEY = "sk-test-NEVER-EXPORT-THIS-KEY-0123456789"
 
 @pytest.fixture
 def client(llama_server: str) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=f"{llama_server}/v1", api_key=API_KEY, max_retries=0) as c:
+    with openai.OpenAI(base_url=f"{llama_server}/v1", api_key=API_KEY, max_retries=2) as c:
         yield c
 
 
@@ -281,7 +281,7 @@ def test_decorating_the_sdk_method_and_scope_callable(client: openai.OpenAI, tel
 
 
 async def test_async_client_stream_and_break(llama_server: str, telemetry: Captured) -> None:
-    async with openai.AsyncOpenAI(base_url=f"{llama_server}/v1", api_key=API_KEY, max_retries=0) as aclient:
+    async with openai.AsyncOpenAI(base_url=f"{llama_server}/v1", api_key=API_KEY, max_retries=2) as aclient:
 
         @llm_call
         async def ask(**kwargs: Any) -> Any:

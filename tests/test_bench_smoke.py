@@ -1,0 +1,80 @@
+"""The benchmark harness works: the mock server answers the real SDKs, and the baseline, floor
+and @llm_call workers set up, produce telemetry and time a tiny block. No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("openai")
+pytest.importorskip("anthropic")
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = ("baseline", "floor", "ours")
+SCENARIOS = {"openai", "openai-stream", "anthropic", "anthropic-stream"}
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env["ANTHROPIC_OPEN_TELEMETRY"] = "false"
+    env["BENCH_WARMUP"] = "1"
+    return env
+
+
+def _ask(proc: subprocess.Popen[str], cmd: dict[str, object]) -> dict[str, object]:
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    proc.stdin.write(json.dumps(cmd) + "\n")
+    proc.stdin.flush()
+    return json.loads(proc.stdout.readline() or "{}")  # type: ignore[no-any-return]
+
+
+def test_workers_produce_telemetry_and_time_a_block(tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        server = stack.enter_context(
+            subprocess.Popen([sys.executable, "-m", "bench.mockserver"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        )
+        stack.callback(server.terminate)
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        assert line.startswith("PORT "), line
+        port = line.split()[1]
+        # Started together: they import the SDKs in parallel.
+        workers = {}
+        for config in CONFIGS:
+            log = stack.enter_context(open(tmp_path / f"{config}.log", "w"))
+            workers[config] = stack.enter_context(
+                subprocess.Popen(
+                    [sys.executable, "-m", "bench.worker", config, port],
+                    cwd=REPO,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    text=True,
+                    env=_env(),
+                )
+            )
+        for config, proc in workers.items():
+            assert proc.stdout is not None
+            ready = json.loads(proc.stdout.readline() or "{}")
+            assert ready.get("ready"), (config, ready, (tmp_path / f"{config}.log").read_text()[-3000:])
+            checked = _ask(proc, {"op": "verify"})
+            assert set(checked) == SCENARIOS
+            for scenario, found in checked.items():
+                assert isinstance(found, dict)
+                assert found["error"] is None, (config, scenario, found)
+                produced = (found["spans"], found["span_events"], found["logs"])
+                # Nothing without instrumentation; else one span, and llm_request, llm_response and
+                # cache_hit each as a span event and as a log record.
+                assert produced == ((0, 0, 0) if config == "baseline" else (1, 3, 3)), (config, scenario, found)
+            for scenario in SCENARIOS:
+                assert set(_ask(proc, {"op": "block", "scenario": scenario, "n": 2})) == {"cpu_us", "wall_us"}
+            assert _ask(proc, {"op": "quit"}) == {"bye": True}
+            assert proc.stdin is not None
+            proc.stdin.close()

@@ -63,6 +63,18 @@ def log_body(metadata: Mapping[str, object]) -> dict[str, JSONValue]:
     Each key is converted on its own, so one bad value costs only itself."""
     body: dict[str, JSONValue] = {}
     for key, value in metadata.items():
+        # Most values are plain scalars (every value the decorator writes is): they need no
+        # conversion, and ASCII text cannot hold a lone surrogate.
+        if isinstance(key, str) and key.isascii():
+            if value is None or isinstance(value, (bool, float)):
+                body[key] = value
+                continue
+            if isinstance(value, str) and value.isascii():
+                body[key] = value
+                continue
+            if type(value) is int and _MIN <= value <= _MAX:
+                body[key] = value
+                continue
         ok, one = to_json_value({key: value})
         if ok and isinstance(one, dict):
             for k, v in one.items():

@@ -102,9 +102,22 @@ class Extractor(Protocol):
     def request(self, kwargs: Mapping[str, object]) -> RequestInfo: ...
 
 
+_CLASS_HAS: dict[tuple[type, str], bool] = {}
+
+
+def _class_has(cls: type, name: str) -> bool:
+    """Asked for every absent field of every chunk; a pydantic class answers slowly. The cache
+    is bounded by the SDK's classes times the names the extractors read."""
+    found = _CLASS_HAS.get((cls, name))
+    if found is None:
+        found = _CLASS_HAS[(cls, name)] = hasattr(cls, name)
+    return found
+
+
 def get_field(obj: object, name: str) -> object:
     """Read ``name`` from an SDK object or a mapping alike; ``None`` when absent."""
-    if isinstance(obj, Mapping):
+    # Called for every stream chunk: the two common cases come first, before the ABC check.
+    if type(obj) is dict:
         return obj.get(name)
     # Pydantic keeps fields in ``__dict__`` and extras in ``__pydantic_extra__``; reading them
     # there skips ``__getattr__``, which raises (slowly) for each absent name, and stream chunks
@@ -112,11 +125,13 @@ def get_field(obj: object, name: str) -> object:
     attrs = getattr(obj, "__dict__", None)
     if attrs is not None and name in attrs:
         return attrs[name]
+    if isinstance(obj, Mapping):
+        return obj.get(name)
     extra = getattr(obj, "__pydantic_extra__", None)
     if isinstance(extra, dict):
         if name in extra:
             return extra[name]
-        if not hasattr(type(obj), name):  # not a property either
+        if not _class_has(type(obj), name):  # not a property either
             return None
     value = getattr(obj, name, None)
     if value is None:

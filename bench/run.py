@@ -135,6 +135,16 @@ def measure_import(python: str, runs: int = 15) -> dict[str, Any]:
     }
 
 
+def git_state() -> dict[str, Any]:
+    """The commit measured, and whether src/ had uncommitted changes (measured as they were)."""
+
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    return {"commit": git("rev-parse", "--short", "HEAD"), "src_dirty": bool(git("status", "--porcelain", "--", "src"))}
+
+
 def machine() -> dict[str, Any]:
     cpu = ""
     try:
@@ -226,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": {e: envs.versions(e) for e in env_names},
         "args": vars(args),
         "scenarios": scenarios,
+        "git": git_state(),
     }
     server = MockServer(pythons["main"])
     workers: dict[str, Worker] = {}
@@ -310,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
 
+    result["git_end"] = git_state()
     result["total_s"] = time.monotonic() - t_start
     (logdir / "result.json").write_text(json.dumps(result, indent=1))
     text = report.render(result, CONFIGS)

@@ -9,7 +9,7 @@ the libraries print goes to stderr instead):
   prompt or output text was captured) per scenario.
 - ``{"op": "block", "scenario": S, "n": N}``: N calls, answers process CPU and wall time per
   call in microseconds (``gc.collect()`` first, outside the timing).
-- ``{"op": "memory", "n": N}``: N calls (nine plain to one streamed), RSS along the way,
+- ``{"op": "memory", "n": N}``: N calls (19 plain to one streamed), RSS along the way,
   then tracemalloc over a further tenth of N: growth by file.
 - ``{"op": "quit"}``.
 """
@@ -122,8 +122,8 @@ def memory(pipeline: Any, call: Any, n: int, providers: tuple[str, ...]) -> dict
 
     plain = [s for s in SCENARIOS.values() if not s.stream and s.provider in providers]
     streamed = [s for s in SCENARIOS.values() if s.stream and s.provider in providers]
-    # Nine plain calls to one streamed one, the providers and the streams taking turns.
-    mix = [plain[i % len(plain)] for i in range(9)]
+    # Nineteen plain calls to one streamed one, the providers and the streams taking turns.
+    mix = [plain[i % len(plain)] for i in range(19)]
     if streamed:
         mix = [*mix, streamed[0], *mix, streamed[-1]]
     samples = []

@@ -8,7 +8,7 @@ JSON path here does the same.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from multi_llm_otel.providers._base import (
@@ -121,84 +121,61 @@ def _helper_snapshot(helper: object) -> object:
 
 
 class AnthropicStreamAccumulator:
-    """Raw Messages stream events, or a ``messages.stream()`` helper's events.
+    """Raw Messages stream events (SDK objects or JSON), or a ``messages.stream()`` helper's events.
 
-    SDK events go through the SDK's ``accumulate_event``; JSON events through a small merge of
-    the same rules. Only text deltas are accumulated: tool-input JSON (which the SDK re-parses
-    on every fragment) and thinking text are not telemetry, so those deltas are not fed. A
-    stream cut after ``message_start`` reports that event's counts: the input is final there,
-    the output only a starting value.
+    Only what the telemetry needs is read, from SDK objects and dicts alike: ``message_start``
+    (id, model, input and cache counts), ``message_delta`` (stop reason and the usage, whose
+    ``output_tokens`` is a running total, so a later value replaces an earlier one) and text
+    deltas. The SDK's ``accumulate_event`` rebuilds a pydantic snapshot per event: it cost two
+    thirds of a streamed call's instrumentation, and its signature changes between SDK versions.
+    A helper stream is read from its own snapshot instead. A stream cut after ``message_start``
+    reports that event's counts: the input is final there, the output only a starting value.
     """
 
     def __init__(self, source: object = None) -> None:
         self._source = source
-        self._accumulate: Callable[..., Any] | None = None
-        self._json_bufs: dict[int, bytes] = {}
-        self._snapshot: object = None
-        self._json: dict[str, Any] | None = None
-        self._json_usage: dict[Any, Any] = {}
-        self._json_text: list[str] = []
+        self._message: dict[str, Any] | None = None
+        self._usage: dict[Any, Any] = {}
+        self._text: list[str] = []
         self._error: ErrorInfo | None = None
 
     def add(self, event: object) -> None:
         kind = get_field(event, "type")
         if kind == "error":
             self._error = inband_error(get_field(event, "error"))
-            return
-        if kind not in _ACCUMULATED:
-            return
-        if kind == "content_block_delta" and get_path(event, "delta", "type") != "text_delta":
-            return
-        if isinstance(event, Mapping):
-            self._add_json(event, kind)
-        else:
-            self._add_sdk(event, kind)
-
-    def _add_sdk(self, event: object, kind: str) -> None:
-        if self._snapshot is None and kind != "message_start":
-            return
-        if self._accumulate is None:
-            from anthropic.lib.streaming._messages import accumulate_event
-
-            self._accumulate = accumulate_event
-        try:
-            self._snapshot = self._accumulate(event=event, current_snapshot=self._snapshot, json_bufs=self._json_bufs)
-        except Exception:  # noqa: BLE001 - one malformed event must not end the telemetry of the rest
-            return
-
-    def _add_json(self, event: Mapping[Any, Any], kind: str) -> None:
-        if kind == "message_start":
-            message = event.get("message")
-            if isinstance(message, Mapping):
-                self._json = {"id": message.get("id"), "model": message.get("model")}
-                self._merge_usage(message.get("usage"))
+        elif kind == "message_start":
+            message = get_field(event, "message")
+            if message is not None:
+                self._message = {"id": get_field(message, "id"), "model": get_field(message, "model")}
+                self._merge_usage(get_field(message, "usage"))
         elif kind == "message_delta":
-            if self._json is None:
-                self._json = {}
-            self._json["stop_reason"] = get_path(event, "delta", "stop_reason")
-            self._merge_usage(event.get("usage"))
+            if self._message is None:
+                self._message = {}
+            self._message["stop_reason"] = get_path(event, "delta", "stop_reason")
+            self._merge_usage(get_field(event, "usage"))
         elif kind == "content_block_delta":
             text = as_str(get_path(event, "delta", "text"))
             if text:
-                self._json_text.append(text)
+                self._text.append(text)
 
     def _merge_usage(self, usage: object) -> None:
         # Running totals: a later value replaces an earlier one; an absent or null one does not.
-        if isinstance(usage, Mapping):
-            self._json_usage.update((key, value) for key, value in usage.items() if value is not None)
+        fields = usage if isinstance(usage, Mapping) else getattr(usage, "__dict__", None)
+        if isinstance(fields, Mapping):
+            self._usage.update((key, value) for key, value in fields.items() if value is not None)
 
     def result(self) -> ResponseInfo:
         source = self._source
         helper = (
             entered_stream(source) if source is not None and not _MANAGERS.isdisjoint(lineage(type(source))) else source
         )
-        snapshot = _helper_snapshot(helper) or self._snapshot
+        snapshot = _helper_snapshot(helper)
         if snapshot is not None:
             info = message_info(snapshot)
-        elif self._json is not None or self._json_text:
-            message = dict(self._json or {})
-            message["usage"] = self._json_usage or None
-            message["content"] = [{"type": "text", "text": "".join(self._json_text)}] if self._json_text else []
+        elif self._message is not None or self._text:
+            message = dict(self._message or {})
+            message["usage"] = self._usage or None
+            message["content"] = [{"type": "text", "text": "".join(self._text)}] if self._text else []
             info = message_info(message)
         else:
             info = ResponseInfo()

@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from multi_llm_otel import _health, event_types, providers
@@ -23,6 +24,7 @@ from multi_llm_otel._mapping import scope_attributes
 from multi_llm_otel.providers import ErrorInfo, Extractor, RequestInfo, ResponseInfo, StreamAccumulator
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context
     from opentelemetry.trace import Span
 
 _MESSAGE_LIMIT = 500
@@ -38,6 +40,7 @@ class Call:
         "app_cache",
         "capture_content",
         "chunks",
+        "context",
         "emitter",
         "extractor",
         "fallback_provider",
@@ -83,6 +86,7 @@ class Call:
         self.stream = request.stream
         self.accumulator: StreamAccumulator | None = None
         self.chunks = 0
+        self.context: Context | None = None
         self.first_chunk_at: float | None = None
         self.app_cache: bool | None = None
         self._done = False
@@ -127,7 +131,9 @@ class Call:
 
     def _emit(self, event: BusinessEvent) -> None:
         if self.span is not None:
-            self.emitter.emit(event, self.scope, span=self.span)
+            if self.context is None:
+                self.context = trace.set_span_in_context(self.span)
+            self.emitter.emit(event, self.scope, span=self.span, context=self.context)
         else:
             self.emitter.emit(event, self.scope)
 

@@ -121,7 +121,8 @@ class Emitter:
         span: Span | None = None,
         context: Context | None = None,
     ) -> None:
-        """Emit ``event``; never raises. Without a recording span the span event is skipped
+        """Emit ``event``; never raises. Given both ``span`` and ``context``, the context must
+        already hold the span (the decorator makes it once per call). Without a recording span the span event is skipped
         (counted as ``span_event_without_span``) and the log record still carries the event."""
         try:
             if not isinstance(event, BusinessEvent):
@@ -151,8 +152,8 @@ class Emitter:
                 else:
                     _health.count("span_event_without_span")
             if self.log_records:
-                if span is not None:
-                    context = trace.set_span_in_context(span, context)
+                if span is not None and context is None:
+                    context = trace.set_span_in_context(span)
                 error = name in _ERROR_TYPES
                 self.logger.emit(
                     timestamp=timestamp,

@@ -75,6 +75,10 @@ def log_body(metadata: Mapping[str, object]) -> dict[str, JSONValue]:
             if type(value) is int and _MIN <= value <= _MAX:
                 body[key] = value
                 continue
+            # Finish reasons: a short list of ASCII words, copied as such.
+            if type(value) is list and all(isinstance(v, str) and v.isascii() for v in value):
+                body[key] = list(value)
+                continue
         ok, one = to_json_value({key: value})
         if ok and isinstance(one, dict):
             for k, v in one.items():

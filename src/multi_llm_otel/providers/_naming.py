@@ -8,6 +8,7 @@ llama.cpp have none, so they get plain names of their own (``server.address`` is
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 # Hosts first: they identify a service whatever port a proxy puts it on.
@@ -39,6 +40,7 @@ _PORTS = {
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 
 
+@functools.lru_cache(maxsize=256)
 def provider_from_base_url(url: str | None, default: str) -> tuple[str, str | None, int | None]:
     """``(provider name, server.address, server.port)`` for a client's base URL.
 

@@ -275,3 +275,12 @@ def first_int(source: Mapping[str, object], *keys: str) -> int | None:
 def item_count(value: object) -> int | None:
     """The length of a request's list argument (``tools``); ``None`` when it is not a list."""
     return len(value) if isinstance(value, (list, tuple)) else None
+
+
+def http_base_url(obj: object) -> str | None:
+    """The base URL of an HTTP SDK's client (OpenAI, Anthropic), or of one of its resources."""
+    target = bound_owner(obj)
+    url = get_field(target, "base_url")
+    if url is None:
+        url = get_path(target, "_client", "base_url")
+    return str(url) if url is not None else None

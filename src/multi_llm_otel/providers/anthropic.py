@@ -24,6 +24,7 @@ from multi_llm_otel.providers._base import (
     error_message,
     get_field,
     get_path,
+    http_base_url,
     inband_error,
     item_count,
     lineage,
@@ -197,11 +198,7 @@ class AnthropicExtractor:
         return _SDK in lineage(type(bound_owner(obj)))
 
     def base_url(self, obj: object) -> str | None:
-        target = bound_owner(obj)
-        url = get_field(target, "base_url")
-        if url is None:
-            url = get_path(target, "_client", "base_url")
-        return str(url) if url is not None else None
+        return http_base_url(obj)
 
     def owns_response(self, obj: object) -> bool:
         if isinstance(obj, Mapping):

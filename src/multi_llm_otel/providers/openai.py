@@ -24,6 +24,7 @@ from multi_llm_otel.providers._base import (
     first_int,
     get_field,
     get_path,
+    http_base_url,
     inband_error,
     item_count,
     lineage,
@@ -355,11 +356,7 @@ class OpenAIExtractor:
         return _SDK in lineage(type(bound_owner(obj)))
 
     def base_url(self, obj: object) -> str | None:
-        target = bound_owner(obj)
-        url = get_field(target, "base_url")
-        if url is None:
-            url = get_path(target, "_client", "base_url")
-        return str(url) if url is not None else None
+        return http_base_url(obj)
 
     def owns_response(self, obj: object) -> bool:
         if isinstance(obj, Mapping):

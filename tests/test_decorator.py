@@ -375,3 +375,18 @@ def test_unreadable_response_still_ends_with_a_response_event(telemetry: Capture
     assert names(telemetry) == ["llm_request", "llm_response"]
     assert response_event(telemetry)["duration_ms"] >= 0
     assert multi_llm_otel.stats()["response_unreadable"] == 1
+
+
+def test_credentials_in_any_error_message_are_masked(telemetry: Captured) -> None:
+    secret = "sk-test-abcdefghijklmnopqrstuvwxyz0123"
+
+    @llm_call(model="m")
+    def call() -> None:
+        raise RuntimeError(f"proxy refused: Authorization: Bearer {secret} (api key {secret})")
+
+    with pytest.raises(RuntimeError):
+        call()
+    message = dict(telemetry.logs("llm_error")[0].attributes or {})["message"]
+    assert secret not in message
+    assert "Bearer [REDACTED]" in message
+    assert message.startswith("proxy refused")

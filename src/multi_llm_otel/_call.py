@@ -22,12 +22,11 @@ from multi_llm_otel._events import BusinessEvent, EventScope
 from multi_llm_otel._json_value import _clean_str
 from multi_llm_otel._mapping import scope_attributes
 from multi_llm_otel.providers import ErrorInfo, Extractor, RequestInfo, ResponseInfo, StreamAccumulator
+from multi_llm_otel.providers._base import MESSAGE_LIMIT, error_message
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span
-
-_MESSAGE_LIMIT = 500
 
 
 class Call:
@@ -51,7 +50,6 @@ class Call:
         "provider",
         "request",
         "scope",
-        "server_address",
         "span",
         "start",
         "stream",
@@ -81,7 +79,6 @@ class Call:
         self.scope = scope
         self.request = request
         self.extractor = extractor
-        self.server_address = server_address
         self.capture_content = capture_content
         self.stream = request.stream
         self.accumulator: StreamAccumulator | None = None
@@ -316,7 +313,7 @@ class Call:
         if error.error_code is not None:
             meta["error_code"] = error.error_code
         if error.message:
-            meta["message"] = _clean_str(error.message[:_MESSAGE_LIMIT])
+            meta["message"] = _clean_str(error.message[:MESSAGE_LIMIT])
         self._emit(event)
 
     def _emit_response(self, info: ResponseInfo, duration: float, completed: bool, error: ErrorInfo | None) -> None:
@@ -403,7 +400,8 @@ def _generic_error(exc: BaseException) -> ErrorInfo:
     return ErrorInfo(
         error_type=type(exc).__qualname__,
         status_code=status if isinstance(status, int) and not isinstance(status, bool) else None,
-        message=_text_of(exc)[:_MESSAGE_LIMIT] or None,
+        # Masked like the providers' messages: a proxy or HTTP library may echo a credential.
+        message=error_message(_text_of(exc)),
     )
 
 

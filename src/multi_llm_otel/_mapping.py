@@ -8,6 +8,7 @@ them handles maps everywhere. The body keeps the structure.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -58,8 +59,10 @@ GENAI_NAMES: Final[Mapping[str, str]] = {
 _INT64 = (-(2**63), 2**63 - 1)
 
 
+@functools.lru_cache(maxsize=4096)
 def hash_user_id(user_id: str, key: bytes) -> str:
-    """Keyed hash (HMAC-SHA-256) of a user id: stable per key, not reversible without it."""
+    """Keyed hash (HMAC-SHA-256) of a user id: stable per key, not reversible without it.
+    Cached: every call hashes the same id for its span and each of its events."""
     # surrogatepass: an id with a lone surrogate still hashes (and stays distinct) instead of raising.
     return "hmac-sha256:" + hmac.new(key, user_id.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 

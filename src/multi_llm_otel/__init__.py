@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from multi_llm_otel import event_types
-from multi_llm_otel._context import bind_scope, current_scope
+from multi_llm_otel._diagnostics import reset_stats, stats
 from multi_llm_otel._events import BusinessEvent, EventScope
-from multi_llm_otel._health import reset_stats, stats
+from multi_llm_otel._scope_binding import bind_scope, current_scope
 from multi_llm_otel._version import __version__
 
 if TYPE_CHECKING:

@@ -16,12 +16,12 @@ from typing import Any, TypeVar, overload
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from multi_llm_otel import _health, providers
-from multi_llm_otel._call import Call, request_from_kwargs
-from multi_llm_otel._content import enabled_by_env
-from multi_llm_otel._context import current_scope
+from multi_llm_otel import _diagnostics, providers
+from multi_llm_otel._content_capture import enabled_by_env
 from multi_llm_otel._emitter import active
 from multi_llm_otel._events import EventScope
+from multi_llm_otel._invocation import Call, request_from_kwargs
+from multi_llm_otel._scope_binding import current_scope
 from multi_llm_otel._streams import AsyncStreamProxy, StreamProxy, is_async_stream
 from multi_llm_otel.providers import Extractor
 
@@ -40,11 +40,11 @@ def record_cache(hit: bool, *, key: str | None = None) -> None:
     try:
         call = _current_call.get()
         if call is None:
-            _health.report("record_cache_outside_call", "record_cache() was called outside an @llm_call function")
+            _diagnostics.report("record_cache_outside_call", "record_cache() was called outside an @llm_call function")
             return
         call.record_application_cache(bool(hit), key)
     except Exception as exc:  # noqa: BLE001 - a telemetry hook must never break the application
-        _health.report("instrumentation_failed", str(exc), exc)
+        _diagnostics.report("instrumentation_failed", str(exc), exc)
 
 
 class _Options:
@@ -149,11 +149,11 @@ def _resolve_scope(option: ScopeOption, args: tuple[Any, ...], kwargs: Mapping[s
     try:
         scope: object = option(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - a broken scope callable falls back, reported
-        _health.report("scope_callable_failed", str(exc), exc)
+        _diagnostics.report("scope_callable_failed", str(exc), exc)
         return current_scope()
     if isinstance(scope, EventScope):
         return scope
-    _health.report("scope_callable_failed", f"it returned {type(scope).__name__}, not an EventScope")
+    _diagnostics.report("scope_callable_failed", f"it returned {type(scope).__name__}, not an EventScope")
     return current_scope()
 
 
@@ -191,7 +191,7 @@ def _begin(
             own_span=options.own_span,
         )
     except Exception as exc:  # noqa: BLE001 - the call goes ahead uninstrumented
-        _health.report("instrumentation_failed", str(exc), exc)
+        _diagnostics.report("instrumentation_failed", str(exc), exc)
         return None
 
 
@@ -219,7 +219,7 @@ def _settle(call: Call, result: Any) -> Any:
         proxy_type = AsyncStreamProxy if is_async_stream(result) else StreamProxy
         return proxy_type(result, call)
     except Exception as exc:  # noqa: BLE001 - the caller gets its result regardless
-        _health.report("instrumentation_failed", str(exc), exc)
+        _diagnostics.report("instrumentation_failed", str(exc), exc)
         call.finish_stream(completed=False)
         return result
 
@@ -234,7 +234,7 @@ def _chunk_reader(call: Call, item: object) -> None:
             try:
                 call.begin_stream(extractor.accumulator(None))
             except Exception as exc:  # noqa: BLE001
-                _health.report("instrumentation_failed", str(exc), exc)
+                _diagnostics.report("instrumentation_failed", str(exc), exc)
     call.chunk(item)
 
 

@@ -16,12 +16,12 @@ from opentelemetry import trace
 from opentelemetry._logs import SeverityNumber, get_logger_provider
 from opentelemetry.metrics import get_meter_provider
 
-from multi_llm_otel import _health, event_types
-from multi_llm_otel._context import current_scope
+from multi_llm_otel import _diagnostics, event_types
 from multi_llm_otel._events import BusinessEvent, EventScope
 from multi_llm_otel._json_value import _clean_str
+from multi_llm_otel._log_body import log_body
 from multi_llm_otel._mapping import event_attributes
-from multi_llm_otel._otlp_safe import log_body
+from multi_llm_otel._scope_binding import current_scope
 from multi_llm_otel._version import __version__
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def _int_env(name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        _health.report("bad_environment_value", f"{name}={raw!r} is not an integer; ignored")
+        _diagnostics.report("bad_environment_value", f"{name}={raw!r} is not an integer; ignored")
         return None
 
 
@@ -150,7 +150,7 @@ class Emitter:
                 if target.is_recording():
                     target.add_event(name, attributes, timestamp)
                 else:
-                    _health.count("span_event_without_span")
+                    _diagnostics.count("span_event_without_span")
             if self.log_records:
                 if span is not None and context is None:
                     context = trace.set_span_in_context(span)
@@ -161,13 +161,13 @@ class Emitter:
                     severity_number=SeverityNumber.ERROR if error else SeverityNumber.INFO,
                     severity_text="ERROR" if error else "INFO",
                     # A copy (a batch exports later, and the event may change in between)
-                    # that the OTLP encoder cannot refuse: see _otlp_safe.
+                    # that the OTLP encoder cannot refuse: see _log_body.
                     body=log_body(event.metadata),
                     attributes=attributes,
                     event_name=name,
                 )
         except Exception as exc:  # noqa: BLE001 - the host program must never see our failures
-            _health.report("emit_failed", str(exc), exc)
+            _diagnostics.report("emit_failed", str(exc), exc)
 
 
 _lock = threading.Lock()

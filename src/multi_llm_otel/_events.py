@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from multi_llm_otel import _health
+from multi_llm_otel import _diagnostics
 from multi_llm_otel._json_value import JSONValue, _clean_str, to_json_value
 
 __all__ = ["BusinessEvent", "EventScope"]
@@ -315,7 +315,7 @@ def parse_json(text: str | bytes) -> object:
 
 def _put(target: dict[str, JSONValue], key: object, value: object) -> None:
     if not isinstance(key, str):
-        _health.report("metadata_key_rejected", f"a metadata key of type {type(key).__name__}")
+        _diagnostics.report("metadata_key_rejected", f"a metadata key of type {type(key).__name__}")
         return
     ok, converted = to_json_value(value)
     if ok:

@@ -25,7 +25,7 @@ import math
 from collections.abc import Mapping
 from typing import Union
 
-from multi_llm_otel import _health
+from multi_llm_otel import _diagnostics
 
 JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]
 
@@ -41,7 +41,7 @@ def _clean_str(value: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        _health.report("metadata_text_replaced", "text with lone surrogates had them replaced by U+FFFD")
+        _diagnostics.report("metadata_text_replaced", "text with lone surrogates had them replaced by U+FFFD")
         return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
     return text
 
@@ -72,7 +72,7 @@ def _convert(value: object, depth: int, seen: set[int]) -> JSONValue:
     if isinstance(value, float):
         if math.isfinite(value):
             return float(value)
-        _health.report("metadata_non_finite_float", "NaN or infinity written as null, as serde_json does")
+        _diagnostics.report("metadata_non_finite_float", "NaN or infinity written as null, as serde_json does")
         return None
     if depth >= MAX_DEPTH:
         raise Rejected(f"nesting deeper than {MAX_DEPTH}")
@@ -94,8 +94,8 @@ def to_json_value(value: object) -> tuple[bool, JSONValue]:
     try:
         return True, _convert(value, 0, set())
     except (Rejected, RecursionError) as exc:
-        _health.report("metadata_value_rejected", str(exc) or "too deeply nested")
+        _diagnostics.report("metadata_value_rejected", str(exc) or "too deeply nested")
         return False, None
     except Exception as exc:  # noqa: BLE001 - a container whose iteration fails is skipped, never raised
-        _health.report("metadata_value_rejected", f"a value whose conversion raised {type(exc).__name__}")
+        _diagnostics.report("metadata_value_rejected", f"a value whose conversion raised {type(exc).__name__}")
         return False, None

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Final, Union
 
-from multi_llm_otel import _health
+from multi_llm_otel import _diagnostics
 from multi_llm_otel._events import BusinessEvent, EventScope
 from multi_llm_otel._json_value import JSONValue, _clean_str
 
@@ -141,12 +141,12 @@ def event_attributes(
             attrs[genai] = _genai_value(genai, value)
     if dropped:
         attrs[DROPPED_KEYS] = dropped
-        _health.report(
+        _diagnostics.report(
             "attributes_dropped", f"metadata keys empty, reserved or past the attribute count limit {max_attributes}"
         )
     if truncated:
         attrs[TRUNCATED_KEYS] = tuple(truncated)
-        _health.report("attributes_truncated", f"metadata text past the length limit {max_value_length}")
+        _diagnostics.report("attributes_truncated", f"metadata text past the length limit {max_value_length}")
     return attrs
 
 

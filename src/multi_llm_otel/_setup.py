@@ -36,11 +36,10 @@ from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from multi_llm_otel import _health
-from multi_llm_otel._context import set_process_scope
+from multi_llm_otel import _diagnostics
 from multi_llm_otel._emitter import SCOPE_NAME, Emitter, install
 from multi_llm_otel._events import EventScope
-from multi_llm_otel._export_health import (
+from multi_llm_otel._export_losses import (
     CountingLogExporter,
     CountingMetricExporter,
     CountingSpanExporter,
@@ -49,6 +48,7 @@ from multi_llm_otel._export_health import (
     watch_queue,
 )
 from multi_llm_otel._mapping import scope_attributes
+from multi_llm_otel._scope_binding import set_process_scope
 from multi_llm_otel._sink import (
     JsonLinesLogExporter,
     JsonLinesMetricExporter,
@@ -103,7 +103,7 @@ class Telemetry:
             try:
                 ok = bool(provider.force_flush(timeout_millis)) and ok
             except Exception as exc:  # noqa: BLE001 - flushing must not break the caller
-                _health.report("flush_failed", str(exc), exc)
+                _diagnostics.report("flush_failed", str(exc), exc)
                 ok = False
         return ok
 
@@ -122,7 +122,7 @@ class Telemetry:
             try:
                 provider.shutdown()
             except Exception as exc:  # noqa: BLE001 - shutdown must not break exit
-                _health.report("shutdown_failed", str(exc), exc)
+                _diagnostics.report("shutdown_failed", str(exc), exc)
 
         # One thread per provider: a signal whose exporter hangs does not keep the others
         # from flushing, and the whole shutdown still ends by the one deadline.
@@ -137,9 +137,9 @@ class Telemetry:
             left = {s: queued(p) for s, p in self._processors.items()}
             for signal_name, count in left.items():
                 if count:
-                    _health.count(f"shutdown_abandoned_{signal_name}", count)
+                    _diagnostics.count(f"shutdown_abandoned_{signal_name}", count)
             waiting = ", ".join(f"{n} {s}" for s, n in left.items() if n) or "only the exports in flight"
-            _health.report(
+            _diagnostics.report(
                 "shutdown_timed_out",
                 f"exports still running after {self._shutdown_timeout} s were abandoned ({waiting} not sent)",
             )
@@ -174,7 +174,9 @@ def _exporter_kind(signal_name: str, otlp: bool) -> str:
     if chosen in ("otlp", "console", "none"):
         return chosen
     if chosen:
-        _health.report("bad_environment_value", f"OTEL_{signal_name.upper()}_EXPORTER={chosen!r} is not supported here")
+        _diagnostics.report(
+            "bad_environment_value", f"OTEL_{signal_name.upper()}_EXPORTER={chosen!r} is not supported here"
+        )
     return "otlp" if otlp else "console"
 
 
@@ -237,7 +239,7 @@ def _ca_respecting_session() -> Any:
 def _protocol(protocol: str | None) -> str:
     chosen = (protocol or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf").strip().lower()
     if chosen not in ("grpc", "http/protobuf"):
-        _health.report(
+        _diagnostics.report(
             "unsupported_protocol", f"{chosen!r}: the Python SDK exports grpc or http/protobuf; using http/protobuf"
         )
         return "http/protobuf"
@@ -269,7 +271,7 @@ def configure(
     """
     with _configure_lock:
         if _configured:
-            _health.report("configure_called_twice", "the first configuration stays in force")
+            _diagnostics.report("configure_called_twice", "the first configuration stays in force")
             return _configured[0]
         key = user_id_hash_key
         if key is None:
@@ -340,7 +342,7 @@ def configure(
         try:
             register_diagnostics_metric(providers["metrics"].get_meter(SCOPE_NAME))
         except Exception as exc:  # noqa: BLE001 - stats() still has the counts
-            _health.report("diagnostics_metric_failed", str(exc), exc)
+            _diagnostics.report("diagnostics_metric_failed", str(exc), exc)
 
         emitter = Emitter(
             providers["traces"],

@@ -11,8 +11,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from multi_llm_otel import _health
-from multi_llm_otel._call import Call
+from multi_llm_otel import _diagnostics
+from multi_llm_otel._invocation import Call
 
 # Helper methods that consume the rest of the stream internally, past the proxy's iterator.
 _DRAINING = frozenset(
@@ -49,7 +49,7 @@ class _Proxy:
         try:
             self._ml_call.finish_stream(completed=False)
         except Exception as exc:  # noqa: BLE001 - a finaliser must never raise
-            _health.report("instrumentation_failed", str(exc), exc)
+            _diagnostics.report("instrumentation_failed", str(exc), exc)
 
     def _child(self, inner: Any) -> Any:
         """What ``__enter__`` returns: the same proxy, or a proxy of the helper it made."""

@@ -20,8 +20,8 @@ from tests.cli._helpers import SAMPLE, FakeReceiver, clean_env, cli, closed_port
 from tests.cli._helpers import run as run_cli
 
 from multi_llm_otel import BusinessEvent, EventScope
-from multi_llm_otel._ingest import FLUSH_EVERY, IngestOptions, Reporter, parse_line, run
 from multi_llm_otel.cli import main
+from multi_llm_otel.cli.ingest import FLUSH_EVERY, IngestOptions, Reporter, parse_line, run
 from multi_llm_otel.testing import capture
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import multi_llm_otel
 from multi_llm_otel import BusinessEvent, EventScope, bind_scope, llm_call
-from multi_llm_otel._export_health import queued
+from multi_llm_otel._export_losses import queued
 from multi_llm_otel._setup import Telemetry
 
 PROBE = "failure_probe"

@@ -16,7 +16,7 @@ from tests.failure._harness import App, SinkCollector, arrived_logs, arrived_spa
 
 import multi_llm_otel
 from multi_llm_otel import BusinessEvent, EventScope, bind_scope, llm_call
-from multi_llm_otel._content import ENV, MAX_CHARS
+from multi_llm_otel._content_capture import ENV, MAX_CHARS
 from multi_llm_otel.testing import capture
 
 PROMPT = "PROMPT-MARKER-7c1e"

@@ -16,7 +16,7 @@ from tests.failure._exported import exported_text
 from tests.llm._assertions import MODEL
 
 from multi_llm_otel import llm_call
-from multi_llm_otel._content import ENV
+from multi_llm_otel._content_capture import ENV
 from multi_llm_otel.testing import Captured, capture
 
 pytestmark = pytest.mark.llm

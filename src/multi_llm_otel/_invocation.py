@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from multi_llm_otel import _health, event_types, providers
-from multi_llm_otel._content import bounded
+from multi_llm_otel import _diagnostics, event_types, providers
+from multi_llm_otel._content_capture import bounded
 from multi_llm_otel._emitter import Emitter
 from multi_llm_otel._events import BusinessEvent, EventScope
 from multi_llm_otel._json_value import _clean_str
@@ -170,7 +170,7 @@ class Call:
                 acc.add(item)
             except Exception as exc:  # noqa: BLE001 - a bad chunk must not break the consumer
                 self.accumulator = None
-                _health.report("stream_chunk_unreadable", str(exc), exc)
+                _diagnostics.report("stream_chunk_unreadable", str(exc), exc)
 
     def stream_result(self) -> ResponseInfo:
         if self.accumulator is None:
@@ -178,7 +178,7 @@ class Call:
         try:
             return self.accumulator.result()
         except Exception as exc:  # noqa: BLE001 - report what is known instead
-            _health.report("stream_result_unreadable", str(exc), exc)
+            _diagnostics.report("stream_result_unreadable", str(exc), exc)
             return ResponseInfo()
 
     # Endings --------------------------------------------------------------------------
@@ -200,13 +200,13 @@ class Call:
                 extractor = providers.for_response(result)
                 info = extractor.response(result) if extractor is not None else ResponseInfo()
             except Exception as exc:  # noqa: BLE001 - an unreadable response still ends the call
-                _health.report("response_unreadable", str(exc), exc)
+                _diagnostics.report("response_unreadable", str(exc), exc)
                 info = ResponseInfo()
             if self.provider is None and extractor is not None:
                 self._set_provider(info.server_hint or self.fallback_provider or extractor.name)
             self._end(info, completed=True, error=info.error)
         except Exception as exc:  # noqa: BLE001 - the caller gets its result regardless
-            _health.report("instrumentation_failed", str(exc), exc)
+            _diagnostics.report("instrumentation_failed", str(exc), exc)
             self._end_span_quietly()
 
     def finish_stream(self, completed: bool) -> None:
@@ -222,7 +222,7 @@ class Call:
             finished = (completed or bool(info.finish_reasons)) and info.error is None
             self._end(info, completed=finished, error=info.error)
         except Exception as exc:  # noqa: BLE001 - the consumer must never see our failures
-            _health.report("instrumentation_failed", str(exc), exc)
+            _diagnostics.report("instrumentation_failed", str(exc), exc)
             self._end_span_quietly()
 
     def fail(self, exc: BaseException) -> None:
@@ -237,7 +237,7 @@ class Call:
             info = self.stream_result() if self.stream else ResponseInfo()
             self._end(info, completed=False, error=error, exc=exc)
         except Exception as inner:  # noqa: BLE001 - the original exception is what must propagate
-            _health.report("instrumentation_failed", str(inner), inner)
+            _diagnostics.report("instrumentation_failed", str(inner), inner)
             self._end_span_quietly()
 
     def _set_provider(self, name: str) -> None:
@@ -251,7 +251,7 @@ class Call:
             if self.span is not None:
                 self.span.end()
         except Exception as exc:  # noqa: BLE001
-            _health.report("instrumentation_failed", str(exc), exc)
+            _diagnostics.report("instrumentation_failed", str(exc), exc)
 
     def _end(
         self,
@@ -300,7 +300,7 @@ class Call:
                 try:
                     span.record_exception(exc)
                 except Exception as inner:  # noqa: BLE001 - an exception whose str() raises
-                    _health.report("instrumentation_failed", f"record_exception: {type(inner).__name__}")
+                    _diagnostics.report("instrumentation_failed", f"record_exception: {type(inner).__name__}")
         span.set_attributes(attrs)
         span.end()
 
@@ -417,5 +417,5 @@ def request_from_kwargs(extractor: Extractor | None, kwargs: Mapping[str, object
     try:
         return reader.request(kwargs)
     except Exception as exc:  # noqa: BLE001 - unreadable parameters must not stop the call
-        _health.report("request_unreadable", str(exc), exc)
+        _diagnostics.report("request_unreadable", str(exc), exc)
         return RequestInfo()

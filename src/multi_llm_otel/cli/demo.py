@@ -23,8 +23,8 @@ from multi_llm_otel import event_types
 from multi_llm_otel._decorator import llm_call
 from multi_llm_otel._emitter import Emitter, to_unix_nanos
 from multi_llm_otel._events import BusinessEvent, EventScope
-from multi_llm_otel._ingest import parse_line
 from multi_llm_otel._mapping import EVENT_ID, GENAI_NAMES
+from multi_llm_otel.cli.ingest import parse_line
 from multi_llm_otel.testing import Captured, capture
 
 __all__ = ["export_sample", "live", "load_sample", "show_sample"]
@@ -220,14 +220,14 @@ def show_sample(out: IO[str]) -> int:
 
 def export_sample(out: IO[str], err: IO[str]) -> int:
     """The bundled session sent to the configured exporters instead of printed (``--export``)."""
-    from multi_llm_otel import _health
-    from multi_llm_otel._ingest import EXIT_EXPORT_FAILED, LOSS_KINDS, ExportWatch, Reporter, stats_delta
+    from multi_llm_otel import _diagnostics
     from multi_llm_otel._setup import configure
+    from multi_llm_otel.cli.ingest import EXIT_EXPORT_FAILED, LOSS_KINDS, ExportWatch, Reporter, stats_delta
 
     sample = load_sample()
     groups = group_requests(sample)
     to_stdout = not os.environ.get("MULTI_LLM_OTEL_SINK")
-    before = _health.stats()
+    before = _diagnostics.stats()
     with ExportWatch(Reporter(err, progress=False)) as watch:
         telemetry = configure("multi-llm-otel-demo", sink=out if to_stdout else None, handle_sigterm=False)
         replay(groups, telemetry.emitter)

@@ -202,7 +202,7 @@ class _UsageError(Exception):
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from multi_llm_otel import _demo
+    from multi_llm_otel.cli import demo as _demo
 
     if args.base_url is None:
         if args.model is not None:
@@ -218,7 +218,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_ingest(args: argparse.Namespace) -> int:
-    from multi_llm_otel import _ingest
+    from multi_llm_otel.cli import ingest as _ingest
 
     if args.follow_timeout is not None and not args.follow:
         raise _UsageError("--follow-timeout needs --follow")
@@ -244,7 +244,7 @@ def _run_ingest(args: argparse.Namespace) -> int:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from multi_llm_otel import _check
+    from multi_llm_otel.cli import check as _check
 
     return _check.command(args.timeout, sys.stdout)
 

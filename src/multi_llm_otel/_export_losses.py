@@ -26,7 +26,7 @@ from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportRes
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from multi_llm_otel import _health
+from multi_llm_otel import _diagnostics
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import CallbackOptions, Meter, Observation
@@ -50,7 +50,7 @@ _WHY = "the backend was unreachable, refused the data or timed out, and the SDK'
 
 
 def _export_failed(signal: str, amount: int, exc: BaseException | None = None) -> None:
-    _health.report(
+    _diagnostics.report(
         f"export_failed_{signal}",
         f"an export of {amount} {signal.replace('_', ' ')} failed and was dropped ({_WHY})",
         exc,
@@ -153,13 +153,13 @@ class _QueueWatch:
     def drop_items(self, count: int, error_type: str = "queue_full") -> None:
         try:
             if error_type == "already_shutdown":
-                _health.report(
+                _diagnostics.report(
                     f"dropped_after_shutdown_{self.signal}",
                     f"{self.signal} emitted after shutdown were dropped",
                     amount=count,
                 )
             else:
-                _health.report(
+                _diagnostics.report(
                     f"queue_dropped_{self.signal}",
                     f"the export queue was full (exports slower than emission, or the backend is down); "
                     f"the oldest {self.signal} are dropped to keep memory bounded",
@@ -184,7 +184,7 @@ def watch_queue(processor: object, signal: str) -> bool:
     inner = _batch_processor(processor)
     metrics = getattr(inner, "_metrics", None)
     if metrics is None or not hasattr(metrics, "drop_items"):
-        _health.report(
+        _diagnostics.report(
             "queue_drop_counting_unavailable",
             f"this opentelemetry-sdk's {type(processor).__name__} cannot be watched; evicted {signal} are not counted",
         )
@@ -210,7 +210,7 @@ def register_diagnostics_metric(meter: Meter) -> None:
     def observe(options: CallbackOptions) -> Iterable[Observation]:
         from opentelemetry.metrics import Observation
 
-        return [Observation(value, {DIAGNOSTICS_KIND: kind}) for kind, value in sorted(_health.stats().items())]
+        return [Observation(value, {DIAGNOSTICS_KIND: kind}) for kind, value in sorted(_diagnostics.stats().items())]
 
     meter.create_observable_counter(
         DIAGNOSTICS_METRIC,

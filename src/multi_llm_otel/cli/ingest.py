@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import IO, Final
 
-from multi_llm_otel import _health
+from multi_llm_otel import _diagnostics
 from multi_llm_otel._events import BusinessEvent, EventScope, parse_json
 
 __all__ = [
@@ -266,7 +266,7 @@ LOSS_KINDS: Final = ("export_failed_", "queue_dropped_", "shutdown_abandoned_", 
 
 
 def stats_delta(before: dict[str, int]) -> dict[str, int]:
-    return {k: n - before.get(k, 0) for k, n in _health.stats().items() if n > before.get(k, 0)}
+    return {k: n - before.get(k, 0) for k, n in _diagnostics.stats().items() if n > before.get(k, 0)}
 
 
 class _Interrupted(Exception):
@@ -356,9 +356,9 @@ class _Run:
             # The JSON parser counts lines within this one line; only the column helps.
             self.reject(where, _shorten(_JSON_POSITION.sub(r"column \1", str(exc))))
             return
-        failures_before = _health.stats().get("emit_failed", 0)
+        failures_before = _diagnostics.stats().get("emit_failed", 0)
         self.emit(event, scope)
-        if _health.stats().get("emit_failed", 0) > failures_before:
+        if _diagnostics.stats().get("emit_failed", 0) > failures_before:
             self.tally.emit_failures += 1
             self.reporter.say(f"{where}: the event could not be emitted (see the warning above)")
             return
@@ -491,7 +491,7 @@ def command(options: IngestOptions, stream: IO[bytes], out: IO[str], err: IO[str
     # A progress line on the terminal that also shows the sink's output would garble both.
     options.progress = options.progress and not (to_stdout and out.isatty())
     reporter = Reporter(err, options.progress)
-    before = _health.stats()
+    before = _diagnostics.stats()
     with ExportWatch(reporter) as watch:
         telemetry = configure(
             "multi-llm-otel-ingest",
@@ -532,7 +532,7 @@ def _summarise(
     elif kind == "console":
         where = "log records to the JSON-lines sink, " + (os.environ.get("MULTI_LLM_OTEL_SINK") or "stdout")
     else:
-        from multi_llm_otel._check import describe_otlp
+        from multi_llm_otel.cli.check import describe_otlp
 
         where = "log records to " + describe_otlp("logs")
     prefix = "multi-llm-otel ingest:"

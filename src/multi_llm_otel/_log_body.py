@@ -23,7 +23,7 @@ import json
 from collections.abc import Mapping
 from typing import Final
 
-from multi_llm_otel import _health
+from multi_llm_otel import _diagnostics
 from multi_llm_otel._json_value import JSONValue, to_json_value
 
 __all__ = ["log_body"]
@@ -40,7 +40,7 @@ _ARRAY: Final = 2
 
 
 def _as_text(value: JSONValue) -> str:
-    _health.count("log_body_nesting_as_text")
+    _diagnostics.count("log_body_nesting_as_text")
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 

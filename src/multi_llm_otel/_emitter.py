@@ -120,8 +120,9 @@ class Emitter:
         *,
         span: Span | None = None,
         context: Context | None = None,
-    ) -> None:
-        """Emit ``event``; never raises. Given both ``span`` and ``context``, the context must
+    ) -> bool:
+        """Emit ``event``; never raises: returns False when it could not (counted as
+        ``emit_failed``). Given both ``span`` and ``context``, the context must
         already hold the span (the decorator makes it once per call). Without a recording span the span event is skipped
         (counted as ``span_event_without_span``) and the log record still carries the event."""
         try:
@@ -168,6 +169,8 @@ class Emitter:
                 )
         except Exception as exc:  # noqa: BLE001 - the host program must never see our failures
             _diagnostics.report("emit_failed", str(exc), exc)
+            return False
+        return True
 
 
 _lock = threading.Lock()

@@ -19,6 +19,7 @@ Defaults, and why:
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import signal
 import threading
@@ -28,12 +29,12 @@ from types import FrameType
 from typing import IO, Any
 
 from opentelemetry import _logs, metrics, trace
-from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from multi_llm_otel import _diagnostics
@@ -49,6 +50,8 @@ from multi_llm_otel._export_losses import (
 )
 from multi_llm_otel._mapping import scope_attributes
 from multi_llm_otel._scope_binding import set_process_scope
+from multi_llm_otel._settings import SIGNALS, Batch, Settings, resolve
+from multi_llm_otel._settings import Sampler as SamplerSettings
 from multi_llm_otel._sink import (
     JsonLinesLogExporter,
     JsonLinesMetricExporter,
@@ -58,8 +61,7 @@ from multi_llm_otel._sink import (
 
 __all__ = ["Telemetry", "configure"]
 
-_SIGNALS = ("traces", "logs", "metrics")
-_PATHS = {"traces": "v1/traces", "logs": "v1/logs", "metrics": "v1/metrics"}
+_logger = logging.getLogger("multi_llm_otel")
 
 
 class Telemetry:
@@ -93,7 +95,7 @@ class Telemetry:
 
     def _owned(self) -> list[Any]:
         names = ("tracer_provider", "logger_provider", "meter_provider")
-        return [getattr(self, n) for n, s in zip(names, _SIGNALS, strict=True) if self.installed[s]]
+        return [getattr(self, n) for n, s in zip(names, SIGNALS, strict=True) if self.installed[s]]
 
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
         """Flush every provider this handle owns. The SDK reports success even when an export
@@ -164,29 +166,25 @@ def _is_placeholder(provider: object) -> bool:
     return "Proxy" in type(provider).__name__
 
 
-def _otlp_endpoint_set() -> bool:
-    names = ["OTEL_EXPORTER_OTLP_ENDPOINT"] + [f"OTEL_EXPORTER_OTLP_{s.upper()}_ENDPOINT" for s in _SIGNALS]
-    return any(os.environ.get(n) for n in names)
+def _report_problems(settings: Settings) -> None:
+    """One warning per unusable setting, naming it and the default used instead."""
+    if not settings.problems:
+        return
+    _diagnostics.count("invalid_settings", len(settings.problems))
+    for problem in settings.problems:
+        _logger.warning("multi-llm-otel: %s (see `multi-llm-otel check`)", problem)
 
 
-def _exporter_kind(signal_name: str, otlp: bool) -> str:
-    chosen = os.environ.get(f"OTEL_{signal_name.upper()}_EXPORTER", "").strip().lower()
-    if chosen in ("otlp", "console", "none"):
-        return chosen
-    if chosen:
-        _diagnostics.report(
-            "bad_environment_value", f"OTEL_{signal_name.upper()}_EXPORTER={chosen!r} is not supported here"
-        )
-    return "otlp" if otlp else "console"
-
-
-def _otlp_exporter(signal_name: str, protocol: str, endpoint: str | None, headers: Mapping[str, str] | None) -> Any:
-    kwargs: dict[str, Any] = {}
+def _otlp_exporter(signal_name: str, settings: Settings, headers: Mapping[str, str] | None) -> Any:
+    target = settings.endpoints[signal_name]
+    kwargs: dict[str, Any] = {"endpoint": target.url, "timeout": target.timeout}
     if headers is not None:
         kwargs["headers"] = dict(headers)
-    if protocol == "grpc":
-        if endpoint is not None:
-            kwargs["endpoint"] = endpoint
+    if settings.protocol == "grpc":
+        from grpc import Compression as GrpcCompression  # type: ignore[import-untyped]
+
+        gzip = target.compression == "gzip"
+        kwargs["compression"] = GrpcCompression.Gzip if gzip else GrpcCompression.NoCompression
         if signal_name == "traces":
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpan
 
@@ -198,8 +196,9 @@ def _otlp_exporter(signal_name: str, protocol: str, endpoint: str | None, header
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetric
 
         return GrpcMetric(**kwargs)
-    if endpoint is not None:
-        kwargs["endpoint"] = f"{endpoint.rstrip('/')}/{_PATHS[signal_name]}"
+    from opentelemetry.exporter.otlp.proto.http import Compression
+
+    kwargs["compression"] = Compression(target.compression)
     if not any("CREDENTIAL_PROVIDER" in name for name in os.environ if name.startswith("OTEL_PYTHON_EXPORTER_OTLP")):
         kwargs["session"] = _ca_respecting_session()
     if signal_name == "traces":
@@ -236,16 +235,6 @@ def _ca_respecting_session() -> Any:
     return Session()
 
 
-def _protocol(protocol: str | None) -> str:
-    chosen = (protocol or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf").strip().lower()
-    if chosen not in ("grpc", "http/protobuf"):
-        _diagnostics.report(
-            "unsupported_protocol", f"{chosen!r}: the Python SDK exports grpc or http/protobuf; using http/protobuf"
-        )
-        return "http/protobuf"
-    return chosen
-
-
 def configure(
     service_name: str | None = None,
     *,
@@ -267,16 +256,43 @@ def configure(
     operators can rename a service without a code change. ``scope`` declares that the whole
     process serves one scope: it goes on the Resource (``multi_llm.event.scope``, and
     ``user.id``) so Collector pipelines can route on it, and becomes the default event scope.
+    A setting that cannot be used (an invalid ``OTEL_*`` value, a sink file that cannot be
+    written) is warned about once, naming it, and its default is used: this never raises.
     Calling ``configure()`` again returns the first handle unchanged.
     """
+    settings = resolve(endpoint=endpoint, protocol=protocol, sink=sink, user_id_hash_key=user_id_hash_key)
+    return configure_with_settings(
+        settings,
+        service_name,
+        headers=headers,
+        resource_attributes=resource_attributes,
+        scope=scope,
+        span_events=span_events,
+        log_records=log_records,
+        shutdown_timeout=shutdown_timeout,
+        handle_sigterm=handle_sigterm,
+    )
+
+
+def configure_with_settings(
+    settings: Settings,
+    service_name: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    resource_attributes: Mapping[str, str | int | float | bool] | None = None,
+    scope: EventScope | None = None,
+    span_events: bool = True,
+    log_records: bool = True,
+    shutdown_timeout: float = 5.0,
+    handle_sigterm: bool = True,
+) -> Telemetry:
+    """``configure()`` from settings already resolved (the commands adjust them first)."""
     with _configure_lock:
         if _configured:
             _diagnostics.report("configure_called_twice", "the first configuration stays in force")
             return _configured[0]
-        key = user_id_hash_key
-        if key is None:
-            key = os.environ.get("MULTI_LLM_OTEL_USER_ID_HASH_KEY") or None
-        key_bytes = key.encode() if isinstance(key, str) else key
+        _report_problems(settings)
+        key_bytes = settings.user_id_hash_key
         attrs: dict[str, Any] = {"service.name": service_name or "unknown_service"}
         attrs.update(resource_attributes or {})
         if scope is not None:
@@ -285,16 +301,12 @@ def configure(
         # Resource.create lets the attributes given here win over the environment; merging the
         # environment's again on top makes OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME win.
         resource = Resource.create(attrs).merge(OTELResourceDetector().detect())
-
-        otlp = endpoint is not None or _otlp_endpoint_set()
-        proto = _protocol(protocol)
-        kinds = {s: _exporter_kind(s, otlp) for s in _SIGNALS}
-        target = sink if sink is not None else os.environ.get("MULTI_LLM_OTEL_SINK") or None
-        writer = JsonLinesWriter(target) if "console" in kinds.values() else None
+        kinds = dict(settings.exporters)
+        writer = _writer(settings) if "console" in kinds.values() else None
 
         def exporter(signal_name: str) -> Any:
             if kinds[signal_name] == "otlp":
-                inner = _otlp_exporter(signal_name, proto, endpoint, headers)
+                inner = _otlp_exporter(signal_name, settings, headers)
             else:
                 assert writer is not None
                 inner = {
@@ -307,24 +319,24 @@ def configure(
                 signal_name
             ](inner)
 
-        installed = dict.fromkeys(_SIGNALS, False)
+        installed = dict.fromkeys(SIGNALS, False)
         providers: dict[str, Any] = {}
         processors: dict[str, Any] = {}
         if _is_placeholder(trace.get_tracer_provider()):
-            tp = TracerProvider(resource=resource, shutdown_on_exit=False)
+            tp = _tracer_provider(settings, resource)
             if kinds["traces"] != "none":
                 span_exporter: SpanExporter = exporter("traces")
-                processors["spans"] = BatchSpanProcessor(span_exporter)
+                processors["spans"] = _batch_processor(BatchSpanProcessor, span_exporter, settings.spans)
                 watch_queue(processors["spans"], "spans")
                 tp.add_span_processor(processors["spans"])
             trace.set_tracer_provider(tp)
             installed["traces"] = True
         providers["traces"] = trace.get_tracer_provider()
         if _is_placeholder(_logs.get_logger_provider()):
-            lp = LoggerProvider(resource=resource, shutdown_on_exit=False)
+            lp = _logger_provider(settings, resource)
             if kinds["logs"] != "none":
                 log_exporter: LogRecordExporter = exporter("logs")
-                processors["logs"] = BatchLogRecordProcessor(log_exporter)
+                processors["logs"] = _batch_processor(BatchLogRecordProcessor, log_exporter, settings.logs)
                 watch_queue(processors["logs"], "logs")
                 lp.add_log_record_processor(processors["logs"])
             _logs.set_logger_provider(lp)
@@ -334,7 +346,13 @@ def configure(
             readers = []
             if kinds["metrics"] != "none":
                 metric_exporter: MetricExporter = exporter("metrics")
-                readers.append(PeriodicExportingMetricReader(metric_exporter))
+                readers.append(
+                    PeriodicExportingMetricReader(
+                        metric_exporter,
+                        export_interval_millis=settings.metric_export_interval_millis,
+                        export_timeout_millis=settings.metric_export_timeout_millis,
+                    )
+                )
             mp = MeterProvider(metric_readers=readers, resource=resource, shutdown_on_exit=False)
             metrics.set_meter_provider(mp)
             installed["metrics"] = True
@@ -344,6 +362,7 @@ def configure(
         except Exception as exc:  # noqa: BLE001 - stats() still has the counts
             _diagnostics.report("diagnostics_metric_failed", str(exc), exc)
 
+        limits = settings.limits
         emitter = Emitter(
             providers["traces"],
             providers["logs"],
@@ -351,6 +370,9 @@ def configure(
             span_events=span_events,
             log_records=log_records,
             user_id_hash_key=key_bytes,
+            # Span events obey the event limit, log records the log one: the smaller fits both.
+            max_attributes=min(limits.event_attributes, limits.log_attributes),
+            max_value_length=limits.value_length,
         )
         install(emitter)
         handle = Telemetry(emitter, providers, installed, kinds, writer, shutdown_timeout, processors)
@@ -360,6 +382,82 @@ def configure(
         _flush_forked_children(handle)
         _configured.append(handle)
         return handle
+
+
+def _writer(settings: Settings) -> JsonLinesWriter:
+    """The sink's writer; a file that cannot be opened after all (a race with the resolver's
+    check, a full file table) falls back to stderr as the resolver's checks do."""
+    try:
+        return JsonLinesWriter(settings.sink)
+    except OSError as exc:
+        _logger.warning(
+            "multi-llm-otel: %s=%r cannot be opened (%s); using the program's stderr",
+            settings.sink_source,
+            settings.sink,
+            exc.strerror or exc,
+        )
+        _diagnostics.count("invalid_settings")
+        return JsonLinesWriter(None)
+
+
+def _batch_processor(kind: Any, exporter: Any, batch: Batch) -> Any:
+    # Every value passed explicitly: the SDK would read (and refuse) the variables itself.
+    return kind(
+        exporter,
+        max_queue_size=batch.max_queue_size,
+        schedule_delay_millis=batch.schedule_delay_millis,
+        max_export_batch_size=batch.max_export_batch_size,
+        export_timeout_millis=batch.export_timeout_millis,
+    )
+
+
+def _unset_if_none(value: int | None) -> int:
+    return SpanLimits.UNSET if value is None else value
+
+
+def _tracer_provider(settings: Settings, resource: Resource) -> TracerProvider:
+    limits = settings.limits
+    span_limits = SpanLimits(
+        max_attributes=limits.attributes,
+        max_events=limits.span_events,
+        max_links=limits.span_links,
+        max_span_attributes=limits.span_attributes,
+        max_event_attributes=limits.event_attributes,
+        max_link_attributes=limits.link_attributes,
+        max_attribute_length=_unset_if_none(limits.value_length),
+        max_span_attribute_length=_unset_if_none(limits.span_value_length),
+    )
+    return TracerProvider(
+        resource=resource, shutdown_on_exit=False, span_limits=span_limits, sampler=_sampler(settings.sampler)
+    )
+
+
+def _logger_provider(settings: Settings, resource: Resource) -> LoggerProvider:
+    limits = settings.limits
+    log_limits = LogRecordLimits(
+        max_attributes=limits.attributes,
+        max_attribute_length=_unset_if_none(limits.value_length),
+        max_log_record_attributes=limits.log_attributes,
+        max_log_record_attribute_length=_unset_if_none(limits.log_value_length),
+    )
+    return LoggerProvider(resource=resource, shutdown_on_exit=False, log_record_limits=log_limits)
+
+
+def _sampler(chosen: SamplerSettings) -> Any:
+    """The SDK's sampler for a known name; None leaves a plug-in sampler to the SDK."""
+    if chosen.plugin:
+        return None
+    from opentelemetry.sdk.trace import sampling
+
+    ratio = sampling.TraceIdRatioBased(chosen.ratio)
+    root = {
+        "always_on": sampling.ALWAYS_ON,
+        "always_off": sampling.ALWAYS_OFF,
+        "traceidratio": ratio,
+    }
+    base = chosen.name.removeprefix("parentbased_")
+    sampler = root[base]
+    return sampling.ParentBased(sampler) if chosen.name.startswith("parentbased_") else sampler
 
 
 def _install_sigterm(handle: Telemetry) -> None:

@@ -24,6 +24,8 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from multi_llm_otel import _diagnostics
+
 
 class JsonLinesWriter:
     """One shared, thread-safe line writer for the three exporters."""
@@ -43,8 +45,14 @@ class JsonLinesWriter:
             self._stream.flush()
 
     def close(self) -> None:
-        if self._own:
+        if not self._own:
+            return
+        try:
             self._stream.close()
+        except OSError as exc:
+            # Closing flushes; on a full disk that fails, and shutdown must not raise. The
+            # records in the failed writes are already counted as failed exports.
+            _diagnostics.report("sink_close_failed", f"{exc.strerror or exc}")
 
 
 def _hex(value: int, width: int) -> str | None:

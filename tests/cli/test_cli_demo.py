@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,29 @@ def test_demo_export_sends_the_session_to_the_configured_exporters(tmp_path: Pat
     assert len(spans) == 6
     assert sum(len(s["events"]) for s in spans) == 14
     assert len(sink_records(sink, "log")) == 14
+
+
+def test_demo_export_places_the_session_at_the_current_time_keeping_its_spacing(tmp_path: Path) -> None:
+    sink = tmp_path / "sink.jsonl"
+    started = time.time_ns()
+    result = run("demo", "--export", env=clean_env(MULTI_LLM_OTEL_SINK=str(sink)))
+    finished = time.time_ns()
+    assert result.returncode == 0, result.stderr
+    assert "placed at the current time" in result.stderr
+    by_id = {r["attributes"]["multi_llm.event.id"]: r["time_unix_nano"] for r in sink_records(sink, "log")}
+    recorded = {event["id"]: recorded_nanos(event["created_at"]) for event, _ in sample_events()}
+    assert by_id.keys() == recorded.keys()
+    shift = {by_id[i] - recorded[i] for i in recorded}
+    assert len(shift) == 1, "every event moved by the same amount: the spacing is kept"
+    assert started <= max(by_id.values()) <= finished, "the last event happens during the export"
+    span_times = [e["time_unix_nano"] for s in sink_records(sink, "span") for e in s["events"]]
+    assert sorted(span_times) == sorted(by_id.values())
+
+
+def recorded_nanos(created_at: str) -> int:
+    whole, _, fraction = created_at.rstrip("Z").partition(".")
+    seconds = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
+    return seconds * 1_000_000_000 + int(fraction[:6].ljust(6, "0")) * 1000
 
 
 def test_demo_export_failure_exits_3() -> None:

@@ -7,8 +7,11 @@ import io
 import json
 import os
 import pty
+import re
 import signal
+import socket
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -180,7 +183,7 @@ def test_stdin_with_a_bad_line_names_stdin(tmp_path: Path) -> None:
     data = SAMPLE.read_bytes() + b"nope\n"
     result = run_cli("ingest", "-", env=clean_env(MULTI_LLM_OTEL_SINK=str(sink)), stdin=data)
     assert result.returncode == 1
-    assert "<stdin>:15: rejected: malformed JSON: Expecting value: column 1" in result.stderr
+    assert "<stdin>:15: rejected: malformed JSON: Expecting value at character 1 of the line" in result.stderr
     assert len(sink_records(sink, "log")) == 14
 
 
@@ -360,8 +363,6 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert f"cannot read {missing}" in capsys.readouterr().err
     assert main(["ingest", str(tmp_path)]) == 2
     assert "is a directory" in capsys.readouterr().err
-    assert main(["ingest", "--follow", "-"]) == 2
-    assert "--follow needs a file" in capsys.readouterr().err
     assert main(["ingest", "--follow-timeout", "1", str(SAMPLE)]) == 2
     assert main(["ingest"]) == 2
     assert main(["ingest", "--max-line-bytes", "0", str(SAMPLE)]) == 2
@@ -397,3 +398,177 @@ def test_run_emits_through_the_real_mapping_and_flushes_in_batches() -> None:
     assert last.severity_text == "ERROR"
     assert dict(last.attributes or {})["user.id"] == "u-9"
     assert captured.span_events() == []
+
+
+# --- inputs that are not plain files, sinks that cannot be written, endpoints that never answer ---
+
+
+def ingest_process(*args: str, env: dict[str, str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(cli("ingest", *args), env=env, stderr=subprocess.PIPE, **kwargs)
+
+
+def test_follow_reads_a_fifo_until_its_writer_closes_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    sink = tmp_path / "sink.jsonl"
+    process = ingest_process("--follow", str(fifo), env=clean_env(MULTI_LLM_OTEL_SINK=str(sink)))
+    try:
+        with fifo.open("wb") as writer:
+            writer.write(SAMPLE.read_bytes())
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert b"14 lines read: 14 events exported" in stderr
+    assert b"Traceback" not in stderr
+    assert len(sink_records(sink, "log")) == 14
+
+
+@pytest.mark.parametrize("path", ["/dev/stdin", "-"])
+def test_follow_reads_a_pipe_until_it_closes(tmp_path: Path, path: str) -> None:
+    sink = tmp_path / "sink.jsonl"
+    process = ingest_process("--follow", path, env=clean_env(MULTI_LLM_OTEL_SINK=str(sink)), stdin=subprocess.PIPE)
+    try:
+        _, stderr = process.communicate(SAMPLE.read_bytes(), timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert b"14 lines read: 14 events exported" in stderr
+    assert len(sink_records(sink, "log")) == 14
+
+
+def test_a_followed_path_replaced_by_a_directory_is_waited_out(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    sample = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(sample[:2]), encoding="utf-8")
+    sink = tmp_path / "sink.jsonl"
+    process = ingest_process(
+        "--follow", "--follow-timeout", "2", str(path), env=clean_env(MULTI_LLM_OTEL_SINK=str(sink))
+    )
+    try:
+        wait_for(lambda: len(sink_records(sink, "log")) == 2, what="the first file")
+        path.rename(tmp_path / "events.jsonl.1")
+        path.mkdir()
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert b"Traceback" not in stderr
+    assert stderr.count(b"is no longer a regular file; waiting for one to take its place") == 1
+    assert b"2 lines read: 2 events exported" in stderr
+
+
+def test_a_sink_that_cannot_be_written_is_exit_4_before_reading(tmp_path: Path) -> None:
+    result = run_cli("ingest", str(SAMPLE), env=clean_env(MULTI_LLM_OTEL_SINK=str(tmp_path / "missing" / "x.jsonl")))
+    assert result.returncode == 4, result.stderr
+    assert "MULTI_LLM_OTEL_SINK=" in result.stderr
+    assert "is in a folder that does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("where", ["sink", "stdout"])
+def test_a_full_disk_ends_with_export_failed_and_exit_3(tmp_path: Path, where: str) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(SAMPLE.read_text(encoding="utf-8") * 100, encoding="utf-8")
+    env = clean_env(MULTI_LLM_OTEL_SINK="/dev/full") if where == "sink" else clean_env()
+    with open("/dev/full", "wb") as full:
+        completed = subprocess.run(cli("ingest", str(path)), env=env, stdout=full, stderr=subprocess.PIPE, timeout=60)
+    stderr = completed.stderr.decode()
+    assert completed.returncode == 3, stderr
+    assert "Traceback" not in stderr
+    assert "Exception ignored" not in stderr
+    assert "EXPORT FAILED" in stderr
+    assert "reading stops here" in stderr
+
+
+def test_one_line_of_many_small_values_is_rejected_before_it_is_parsed(tmp_path: Path) -> None:
+    many = json.dumps(event_json(metadata={"items": [{"a": 1}] * 2_000_000}), separators=(",", ":"))
+    path = tmp_path / "events.jsonl"
+    path.write_text(line(event_json()) + many + "\n" + line(event_json()), encoding="utf-8")
+    assert path.stat().st_size > 16_000_000
+    code = (
+        "import resource, sys\n"
+        "from multi_llm_otel.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code, "ingest", str(path)],
+        env=clean_env(MULTI_LLM_OTEL_SINK=str(tmp_path / "sink.jsonl")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert f"{path}:2: rejected: more than 100,000 JSON values (--max-line-values)" in completed.stderr
+    max_rss_mb = int(completed.stderr.split("MAXRSS_KB ")[1].split()[0]) / 1024
+    print(f"peak RSS with a 16 MB line of 2,000,000 objects: {max_rss_mb:.0f} MB")
+    assert max_rss_mb < 300
+
+
+def hung_endpoint() -> socket.socket:
+    """A port that accepts connections (the kernel's backlog) and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    return sock
+
+
+def test_an_endpoint_that_never_answers_stops_the_reading_with_exit_3(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(line(event_json()) for _ in range(3000)), encoding="utf-8")
+    with hung_endpoint() as sock:
+        env = clean_env(
+            OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{sock.getsockname()[1]}", OTEL_EXPORTER_OTLP_TIMEOUT="1"
+        )
+        result = run_cli("ingest", str(path), env=env, timeout=120)
+    assert result.returncode == 3, result.stderr
+    assert "3 flushes in a row lost records" in result.stderr
+    assert "reading stopped after 3 failed flushes in a row" in result.stderr
+    [read] = re.findall(r"ingest: ([\d,]+) lines read", result.stderr)
+    assert int(read.replace(",", "")) < 3000, "reading stopped before the end of the input"
+
+
+def test_sigterm_does_not_wait_for_an_endpoint_that_never_answers(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(line(event_json()) for _ in range(FLUSH_EVERY + 1)), encoding="utf-8")
+    with hung_endpoint() as sock:
+        env = clean_env(
+            OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{sock.getsockname()[1]}", OTEL_EXPORTER_OTLP_TIMEOUT="300"
+        )
+        process = ingest_process("--follow", str(path), env=env)
+        try:
+            time.sleep(2)  # into the first flush, which waits on the endpoint
+            process.send_signal(signal.SIGTERM)
+            # Far shorter than the export timeout: the wait for the exporter was cut short.
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            process.kill()
+    assert process.returncode == 3, stderr
+    assert b"stopped by SIGTERM" in stderr
+    assert b"a signal cut the wait for the exporter short" in stderr
+
+
+def test_ingest_exports_no_metrics(receiver: FakeReceiver) -> None:
+    result = run_cli("ingest", str(SAMPLE), env=clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url))
+    assert result.returncode == 0, result.stderr
+    paths = {r.path for r in receiver.requests}
+    assert "/v1/logs" in paths
+    assert "/v1/metrics" not in paths
+
+
+def test_a_truncated_line_says_where_in_the_line_and_one_line_is_singular(tmp_path: Path) -> None:
+    whole = line(event_json())
+    path = tmp_path / "events.jsonl"
+    path.write_text(whole[:40] + "\n", encoding="utf-8")
+    result = run_cli("ingest", str(path), env=clean_env(MULTI_LLM_OTEL_SINK=str(tmp_path / "sink.jsonl")))
+    assert result.returncode == 1
+    [rejection] = [text for text in result.stderr.splitlines() if ": rejected: " in text]
+    assert rejection.startswith(f"{path}:1: rejected: malformed JSON: ")
+    assert "the line is cut short" in rejection
+    assert "line 2" not in rejection
+    assert "1 line read: 0 events exported, 1 rejected" in result.stderr
+    path.write_text(whole, encoding="utf-8")
+    result = run_cli("ingest", str(path), env=clean_env(MULTI_LLM_OTEL_SINK=str(tmp_path / "sink.jsonl")))
+    assert "1 line read: 1 event exported, 0 rejected" in result.stderr

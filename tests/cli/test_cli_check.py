@@ -153,3 +153,12 @@ def test_a_per_signal_protocol_is_shown_as_ignored(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc")
     assert main(["check"]) == 0
     assert "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL is ignored" in capsys.readouterr().out
+
+
+def test_a_missing_ca_file_is_reported_not_raised(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"https://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(tmp_path / "missing-ca.pem"))
+    assert main(["check", "--timeout", "1"]) == 1
+    assert "the TLS files cannot be used" in capsys.readouterr().out

@@ -551,8 +551,11 @@ def test_sigterm_does_not_wait_for_an_endpoint_that_never_answers(tmp_path: Path
 
 
 def test_ingest_exports_no_metrics(receiver: FakeReceiver) -> None:
-    result = run_cli("ingest", str(SAMPLE), env=clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url))
+    # Truncated attributes are counted by the library's diagnostics counter, a metric.
+    env = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT="5")
+    result = run_cli("ingest", str(SAMPLE), env=env)
     assert result.returncode == 0, result.stderr
+    assert "attributes_truncated" in result.stderr
     paths = {r.path for r in receiver.requests}
     assert "/v1/logs" in paths
     assert "/v1/metrics" not in paths

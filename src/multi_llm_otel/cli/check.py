@@ -71,7 +71,10 @@ def probe_http(signal: str, target: Endpoint, timeout: float) -> Outcome:
     the path, the TLS set-up and the credentials exactly as an export would."""
     headers = {"Content-Type": "application/x-protobuf", **_headers(target)}
     request = urllib.request.Request(target.url, data=b"", headers=headers, method="POST")  # noqa: S310 - the user's own endpoint
-    context = _tls_context(signal) if target.url.lower().startswith("https:") else None
+    try:
+        context = _tls_context(signal) if target.url.lower().startswith("https:") else None
+    except (OSError, ssl.SSLError) as exc:
+        return Outcome(False, f"the TLS files cannot be used: {exc}")
     started = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310 - as above

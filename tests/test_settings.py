@@ -96,3 +96,15 @@ def test_a_sink_stream_is_kept_and_a_sink_is_checked_only_when_used() -> None:
     assert resolve(env).problems[0].variable == "MULTI_LLM_OTEL_SINK"
     unused = {**env, "OTEL_TRACES_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"}
     assert resolve(unused).problems == ()
+
+
+def test_a_valid_per_signal_timeout_wins_over_an_invalid_base() -> None:
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://h:4318",
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "abc",
+        "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT": "3",
+    }
+    settings = resolve(env)
+    assert [p.variable for p in settings.problems] == ["OTEL_EXPORTER_OTLP_TIMEOUT"]
+    assert settings.endpoints["logs"].timeout == 3.0
+    assert settings.endpoints["traces"].timeout == 10.0

@@ -147,7 +147,9 @@ class _Reader:
         return next(((n, self.text(n)) for n in names if self.text(n)), None)
 
     def problem(self, name: str, value: str, reason: str, fallback: object) -> None:
-        self.problems.append(Problem(name, value, reason, str(fallback)))
+        # One problem per variable, however many signals read it.
+        if not any(p.variable == name for p in self.problems):
+            self.problems.append(Problem(name, value, reason, str(fallback)))
 
     def integer(self, name: str, default: int, minimum: int) -> int:
         raw = self.text(name)
@@ -268,8 +270,7 @@ def _endpoint(r: _Reader, signal: str, protocol: str, given: str | None) -> Endp
         name, raw, url, source = "", "", default, "default"
     error = _url_error(url, grpc) if name else None
     if error is not None:
-        if not any(p.variable == name for p in r.problems):
-            r.problem(name, raw, error, f"the default {default}")
+        r.problem(name, raw, error, f"the default {default}")
         url, source = default, f"default, {name} is invalid"
     compression_found = r.first(f"OTEL_EXPORTER_OTLP_{upper}_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION")
     compression = "none"
@@ -278,13 +279,10 @@ def _endpoint(r: _Reader, signal: str, protocol: str, given: str | None) -> Endp
         allowed = ("gzip", "none") if grpc else ("gzip", "deflate", "none")
         if craw.lower() in allowed:
             compression = craw.lower()
-        elif not any(p.variable == cname for p in r.problems):
+        else:
             r.problem(cname, craw, f"is not one of {', '.join(allowed)} ({protocol})", "none")
     headers = r.first(f"OTEL_EXPORTER_OTLP_{upper}_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
-    timeout_names = (f"OTEL_EXPORTER_OTLP_{upper}_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
-    # One warning per variable, however many signals read it.
-    reported = any(p.variable in timeout_names for p in r.problems)
-    timeout = 10.0 if reported else r.seconds(timeout_names, 10.0)
+    timeout = r.seconds((f"OTEL_EXPORTER_OTLP_{upper}_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"), 10.0)
     return Endpoint(url, source, headers[0] if headers else None, timeout, compression)
 
 

@@ -270,7 +270,8 @@ def _endpoint(r: _Reader, signal: str, protocol: str, given: str | None) -> Endp
         name, raw, url, source = "", "", default, "default"
     error = _url_error(url, grpc) if name else None
     if error is not None:
-        r.problem(name, raw, error, f"the default {default}")
+        shown = default if grpc or name == per_signal else HTTP_DEFAULT
+        r.problem(name, raw, error, f"the default {shown}")
         url, source = default, f"default, {name} is invalid"
     compression_found = r.first(f"OTEL_EXPORTER_OTLP_{upper}_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION")
     compression = "none"

@@ -136,6 +136,7 @@ def test_settings_configure_cannot_use_are_errors_and_exit_4(
     assert "error: OTEL_METRIC_EXPORT_INTERVAL='0'" in out
     assert f"error: MULTI_LLM_OTEL_SINK='{tmp_path}' is a directory; using the program's stderr" in out
     assert "result: INVALID SETTINGS: 5 settings cannot be used" in out
+    assert "spans: queue 2,048, 512 per export, every 5,000 ms" in out, "the default configure() uses instead"
 
 
 @pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
@@ -145,6 +146,8 @@ def test_an_unparsable_endpoint_is_an_error_not_a_crash(protocol: str) -> None:
     assert result.returncode == 4, result.stderr
     assert "Traceback" not in result.stderr
     assert "error: OTEL_EXPORTER_OTLP_ENDPOINT='http://[::1' is not a valid URL" in result.stdout
+    default = "http://localhost:4317" if protocol == "grpc" else "http://localhost:4318"
+    assert f"using the default {default}\n" in result.stdout
 
 
 def test_a_per_signal_protocol_is_shown_as_ignored(

@@ -154,6 +154,16 @@ def _otlp(settings: Settings, line: Line) -> None:
     line("export timeout", ", ".join(f"{t:g} s" for t in timeouts) + " per export request")
 
 
+def _batches(settings: Settings, line: Line) -> None:
+    for name, batch in (("spans", settings.spans), ("log records", settings.logs)):
+        line(
+            "batches" if name == "spans" else "",
+            f"{name}: queue {batch.max_queue_size:,}, {batch.max_export_batch_size:,} per export,"
+            f" every {batch.schedule_delay_millis:,} ms",
+        )
+    line("", f"metrics: every {settings.metric_export_interval_millis:,} ms")
+
+
 def _resource(settings: Settings, line: Line) -> None:
     if settings.service_name:
         line("service.name", f"{settings.service_name} ({settings.service_name_source})")
@@ -195,6 +205,7 @@ def command(timeout: float, out: IO[str]) -> int:
     _exporters(settings, line)
     if settings.endpoints:
         _otlp(settings, line)
+    _batches(settings, line)
     _resource(settings, line)
     for note in settings.notes:
         line("ignored", note)

@@ -290,6 +290,8 @@ def command(options: IngestOptions, stream: IO[bytes], out: IO[str], err: IO[str
             f"multi-llm-otel ingest: error: MULTI_LLM_OTEL_SINK={unusable.value!r} {unusable.reason};"
             " nothing was read\n"
         )
+        if options.path != "-":
+            stream.close()
         return ExitCode.INVALID_SETTINGS
     to_stdout = settings.sink is None
     # Ingest produces log records only: no metrics (nor the library's own diagnostics counter).

@@ -14,14 +14,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Final
-from urllib.parse import unquote, urlsplit
+
+from multi_llm_otel._env_reader import EnvReader, Problem, parse_pairs
+from multi_llm_otel._otlp_endpoints import Endpoint, otlp_endpoint
 
 __all__ = ["SIGNALS", "Batch", "Endpoint", "Limits", "Problem", "Sampler", "Settings", "resolve"]
 
 SIGNALS: Final = ("traces", "logs", "metrics")
-OTLP_PATHS: Final = {"traces": "v1/traces", "logs": "v1/logs", "metrics": "v1/metrics"}
-HTTP_DEFAULT: Final = "http://localhost:4318"
-GRPC_DEFAULT: Final = "http://localhost:4317"
 PROTOCOLS: Final = ("http/protobuf", "grpc")
 EXPORTER_KINDS: Final = ("otlp", "console", "none")
 SAMPLERS: Final = (
@@ -37,19 +36,6 @@ _DEFAULT_LIMIT: Final = 128
 
 
 @dataclass(frozen=True)
-class Problem:
-    """A setting that cannot be used as given, and what is used instead."""
-
-    variable: str
-    value: str
-    reason: str
-    fallback: str
-
-    def __str__(self) -> str:
-        return f"{self.variable}={self.value!r} {self.reason}; using {self.fallback}"
-
-
-@dataclass(frozen=True)
 class Batch:
     """A batch processor's queue: ``OTEL_BSP_*`` for spans, ``OTEL_BLRP_*`` for log records."""
 
@@ -57,17 +43,6 @@ class Batch:
     max_export_batch_size: int
     schedule_delay_millis: int
     export_timeout_millis: int
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where one signal goes over OTLP, and with what per-request settings."""
-
-    url: str
-    source: str
-    headers_variable: str | None
-    timeout: float
-    compression: str
 
 
 @dataclass(frozen=True)
@@ -124,80 +99,7 @@ class Settings:
         return next((p for p in self.problems if p.variable == variable), None)
 
 
-def parse_pairs(text: str) -> list[tuple[str, str]]:
-    """``k=v,k2=v2`` as the OTel variables write headers and resource attributes (URL-encoded)."""
-    pairs = []
-    for item in text.split(","):
-        key, sep, value = item.partition("=")
-        if sep and key.strip():
-            pairs.append((unquote(key.strip()), unquote(value.strip())))
-    return pairs
-
-
-class _Reader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.problems: list[Problem] = []
-
-    def text(self, name: str) -> str:
-        return self.env.get(name, "").strip()
-
-    def first(self, *names: str) -> tuple[str, str] | None:
-        """The first of ``names`` that is set, with its value."""
-        return next(((n, self.text(n)) for n in names if self.text(n)), None)
-
-    def problem(self, name: str, value: str, reason: str, fallback: object) -> None:
-        # One problem per variable, however many signals read it.
-        if not any(p.variable == name for p in self.problems):
-            self.problems.append(Problem(name, value, reason, str(fallback)))
-
-    def integer(self, name: str, default: int, minimum: int) -> int:
-        raw = self.text(name)
-        if not raw:
-            return default
-        kind = "a positive integer" if minimum > 0 else "a non-negative integer"
-        try:
-            value = int(raw)
-        except ValueError:
-            self.problem(name, raw, f"is not {kind}", f"the default {default}")
-            return default
-        if value < minimum:
-            self.problem(name, raw, f"is not {kind}", f"the default {default}")
-            return default
-        return value
-
-    def optional_limit(self, name: str, default: int | None, shown: str = "") -> int | None:
-        """An attribute limit: a non-negative integer; unset leaves ``default``."""
-        raw = self.text(name)
-        if not raw:
-            return default
-        shown = shown or ("no limit" if default is None else f"the default {default}")
-        try:
-            value = int(raw)
-        except ValueError:
-            self.problem(name, raw, "is not a non-negative integer", shown)
-            return default
-        if value < 0:
-            self.problem(name, raw, "is not a non-negative integer", shown)
-            return default
-        return value
-
-    def seconds(self, names: tuple[str, ...], default: float) -> float:
-        found = self.first(*names)
-        if found is None:
-            return default
-        name, raw = found
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
-        if not 0 < value < float("inf"):
-            self.problem(name, raw, "is not a positive number of seconds", f"the default {default:g} s")
-            return default
-        return value
-
-
-def _batch(r: _Reader, prefix: str, delay_default: int) -> Batch:
+def _batch(r: EnvReader, prefix: str, delay_default: int) -> Batch:
     queue = r.integer(f"{prefix}_MAX_QUEUE_SIZE", 2048, minimum=1)
     batch_name = f"{prefix}_MAX_EXPORT_BATCH_SIZE"
     batch = r.integer(batch_name, min(512, queue), minimum=1)
@@ -213,7 +115,7 @@ def _batch(r: _Reader, prefix: str, delay_default: int) -> Batch:
     )
 
 
-def _limits(r: _Reader) -> Limits:
+def _limits(r: EnvReader) -> Limits:
     general = r.optional_limit("OTEL_ATTRIBUTE_COUNT_LIMIT", None, shown=f"the default {_DEFAULT_LIMIT}")
     count = general if general is not None else _DEFAULT_LIMIT
     length = r.optional_limit("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", None)
@@ -236,58 +138,7 @@ def _limits(r: _Reader) -> Limits:
     )
 
 
-def _url_error(url: str, grpc: bool) -> str | None:
-    """Why ``url`` cannot be an OTLP endpoint, or None. gRPC also takes ``host:port``."""
-    try:
-        parts = urlsplit(url if "://" in url or not grpc else "http://" + url)
-        parts.port  # noqa: B018 - parsing the port is the check
-    except ValueError as exc:
-        return f"is not a valid URL ({exc})"
-    if parts.scheme not in ("http", "https"):
-        return "is not an http:// or https:// URL"
-    if not parts.hostname:
-        return "has no host"
-    return None
-
-
-def _endpoint(r: _Reader, signal: str, protocol: str, given: str | None) -> Endpoint:
-    upper = signal.upper()
-    grpc = protocol == "grpc"
-    default = GRPC_DEFAULT if grpc else f"{HTTP_DEFAULT}/{OTLP_PATHS[signal]}"
-    per_signal = f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT"
-    if given is not None:
-        name, raw = "configure(endpoint=...)", given
-        url = given if grpc else f"{given.rstrip('/')}/{OTLP_PATHS[signal]}"
-        source = name if grpc else f"{name} + /{OTLP_PATHS[signal]}"
-    elif r.text(per_signal):
-        name, raw = per_signal, r.text(per_signal)
-        url, source = raw, per_signal
-    elif r.text("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        name, raw = "OTEL_EXPORTER_OTLP_ENDPOINT", r.text("OTEL_EXPORTER_OTLP_ENDPOINT")
-        url = raw if grpc else f"{raw.rstrip('/')}/{OTLP_PATHS[signal]}"
-        source = name if grpc else f"{name} + /{OTLP_PATHS[signal]}"
-    else:
-        name, raw, url, source = "", "", default, "default"
-    error = _url_error(url, grpc) if name else None
-    if error is not None:
-        shown = default if grpc or name == per_signal else HTTP_DEFAULT
-        r.problem(name, raw, error, f"the default {shown}")
-        url, source = default, f"default, {name} is invalid"
-    compression_found = r.first(f"OTEL_EXPORTER_OTLP_{upper}_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION")
-    compression = "none"
-    if compression_found is not None:
-        cname, craw = compression_found
-        allowed = ("gzip", "none") if grpc else ("gzip", "deflate", "none")
-        if craw.lower() in allowed:
-            compression = craw.lower()
-        else:
-            r.problem(cname, craw, f"is not one of {', '.join(allowed)} ({protocol})", "none")
-    headers = r.first(f"OTEL_EXPORTER_OTLP_{upper}_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
-    timeout = r.seconds((f"OTEL_EXPORTER_OTLP_{upper}_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"), 10.0)
-    return Endpoint(url, source, headers[0] if headers else None, timeout, compression)
-
-
-def _sampler(r: _Reader, plugins: frozenset[str]) -> Sampler:
+def _sampler(r: EnvReader, plugins: frozenset[str]) -> Sampler:
     name = r.text("OTEL_TRACES_SAMPLER").lower()
     if not name:
         return Sampler(DEFAULT_SAMPLER, 1.0, "default")
@@ -331,7 +182,7 @@ def _sink_problem(target: str) -> str | None:
     return None
 
 
-def _sink(r: _Reader, given: str | IO[str] | None, used: bool) -> tuple[str | IO[str] | None, str]:
+def _sink(r: EnvReader, given: str | IO[str] | None, used: bool) -> tuple[str | IO[str] | None, str]:
     if given is not None and not isinstance(given, str):
         return given, "configure(sink=...)"
     name, target = (
@@ -346,7 +197,7 @@ def _sink(r: _Reader, given: str | IO[str] | None, used: bool) -> tuple[str | IO
     return target, name
 
 
-def _exporters(r: _Reader, otlp: bool) -> dict[str, str]:
+def _exporters(r: EnvReader, otlp: bool) -> dict[str, str]:
     kinds = {}
     for signal in SIGNALS:
         name = f"OTEL_{signal.upper()}_EXPORTER"
@@ -359,7 +210,7 @@ def _exporters(r: _Reader, otlp: bool) -> dict[str, str]:
     return kinds
 
 
-def _protocol(r: _Reader, given: str | None) -> tuple[str, str]:
+def _protocol(r: EnvReader, given: str | None) -> tuple[str, str]:
     name, raw = (
         ("configure(protocol=...)", given.strip())
         if given
@@ -373,7 +224,7 @@ def _protocol(r: _Reader, given: str | None) -> tuple[str, str]:
     return raw.lower(), name
 
 
-def _service(r: _Reader, attributes: list[tuple[str, str]]) -> tuple[str | None, str]:
+def _service(r: EnvReader, attributes: list[tuple[str, str]]) -> tuple[str | None, str]:
     if r.text("OTEL_SERVICE_NAME"):
         return r.text("OTEL_SERVICE_NAME"), "OTEL_SERVICE_NAME"
     from_attributes = next((v for k, v in attributes if k == "service.name"), None)
@@ -392,14 +243,14 @@ def resolve(
 ) -> Settings:
     """Every setting ``configure()`` applies, from ``env`` (default: the process environment)
     and the arguments given to ``configure()``; never raises on a bad value."""
-    r = _Reader(os.environ if env is None else env)
+    r = EnvReader(os.environ if env is None else env)
     otlp = endpoint is not None or any(
         r.text(n)
         for n in ["OTEL_EXPORTER_OTLP_ENDPOINT"] + [f"OTEL_EXPORTER_OTLP_{s.upper()}_ENDPOINT" for s in SIGNALS]
     )
     exporters = _exporters(r, otlp)
     proto, proto_source = _protocol(r, protocol)
-    endpoints = {s: _endpoint(r, s, proto, endpoint) for s in SIGNALS if exporters[s] == "otlp"}
+    endpoints = {s: otlp_endpoint(r, s, proto, endpoint) for s in SIGNALS if exporters[s] == "otlp"}
     header_vars = ["OTEL_EXPORTER_OTLP_HEADERS"] + [f"OTEL_EXPORTER_OTLP_{s.upper()}_HEADERS" for s in SIGNALS]
     notes = [
         f"{v} is ignored: configure() uses one protocol for every signal"

@@ -29,35 +29,28 @@ from types import FrameType
 from typing import IO, Any
 
 from opentelemetry import _logs, metrics, trace
-from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
-from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from multi_llm_otel import _diagnostics
 from multi_llm_otel._emitter import SCOPE_NAME, Emitter, install
 from multi_llm_otel._events import EventScope
-from multi_llm_otel._export_losses import (
-    CountingLogExporter,
-    CountingMetricExporter,
-    CountingSpanExporter,
-    queued,
-    register_diagnostics_metric,
-    watch_queue,
-)
+from multi_llm_otel._export_losses import queued, register_diagnostics_metric, watch_queue
 from multi_llm_otel._mapping import scope_attributes
 from multi_llm_otel._scope_binding import set_process_scope
-from multi_llm_otel._settings import SIGNALS, Batch, Settings, resolve
-from multi_llm_otel._settings import Sampler as SamplerSettings
-from multi_llm_otel._sink import (
-    JsonLinesLogExporter,
-    JsonLinesMetricExporter,
-    JsonLinesSpanExporter,
-    JsonLinesWriter,
+from multi_llm_otel._sdk_setup import (
+    batch_processor,
+    logger_provider,
+    report_problems,
+    signal_exporter,
+    sink_writer,
+    tracer_provider,
 )
+from multi_llm_otel._settings import SIGNALS, Settings, resolve
+from multi_llm_otel._sink import JsonLinesWriter
 
 __all__ = ["Telemetry", "configure"]
 
@@ -166,75 +159,6 @@ def _is_placeholder(provider: object) -> bool:
     return "Proxy" in type(provider).__name__
 
 
-def _report_problems(settings: Settings) -> None:
-    """One warning per unusable setting, naming it and the default used instead."""
-    if not settings.problems:
-        return
-    _diagnostics.count("invalid_settings", len(settings.problems))
-    for problem in settings.problems:
-        _logger.warning("multi-llm-otel: %s (see `multi-llm-otel check`)", problem)
-
-
-def _otlp_exporter(signal_name: str, settings: Settings, headers: Mapping[str, str] | None) -> Any:
-    target = settings.endpoints[signal_name]
-    kwargs: dict[str, Any] = {"endpoint": target.url, "timeout": target.timeout}
-    if headers is not None:
-        kwargs["headers"] = dict(headers)
-    if settings.protocol == "grpc":
-        from grpc import Compression as GrpcCompression  # type: ignore[import-untyped]
-
-        gzip = target.compression == "gzip"
-        kwargs["compression"] = GrpcCompression.Gzip if gzip else GrpcCompression.NoCompression
-        if signal_name == "traces":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpan
-
-            return GrpcSpan(**kwargs)
-        if signal_name == "logs":
-            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLog
-
-            return GrpcLog(**kwargs)
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetric
-
-        return GrpcMetric(**kwargs)
-    from opentelemetry.exporter.otlp.proto.http import Compression
-
-    kwargs["compression"] = Compression(target.compression)
-    if not any("CREDENTIAL_PROVIDER" in name for name in os.environ if name.startswith("OTEL_PYTHON_EXPORTER_OTLP")):
-        kwargs["session"] = _ca_respecting_session()
-    if signal_name == "traces":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpan
-
-        return HttpSpan(**kwargs)
-    if signal_name == "logs":
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLog
-
-        return HttpLog(**kwargs)
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetric
-
-    return HttpMetric(**kwargs)
-
-
-def _ca_respecting_session() -> Any:
-    """A ``requests`` session for the OTLP/HTTP exporters in which the CA file the exporter
-    was given (``OTEL_EXPORTER_OTLP_[SIGNAL_]CERTIFICATE``) wins.
-
-    The exporters set ``session.verify`` to that file, but ``requests`` lets the environment's
-    ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` (set in many container images) override a
-    session's ``verify``; the collector's private CA is then silently ignored and every
-    export fails with a certificate error. Proxies and the rest of the environment still apply.
-    """
-    import requests
-
-    class Session(requests.Session):
-        def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
-            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-            if verify is None and isinstance(self.verify, str):
-                settings["verify"] = self.verify
-            return settings
-
-    return Session()
-
-
 def configure(
     service_name: str | None = None,
     *,
@@ -291,7 +215,7 @@ def configure_with_settings(
         if _configured:
             _diagnostics.report("configure_called_twice", "the first configuration stays in force")
             return _configured[0]
-        _report_problems(settings)
+        report_problems(settings)
         key_bytes = settings.user_id_hash_key
         attrs: dict[str, Any] = {"service.name": service_name or "unknown_service"}
         attrs.update(resource_attributes or {})
@@ -301,42 +225,26 @@ def configure_with_settings(
         # Resource.create lets the attributes given here win over the environment; merging the
         # environment's again on top makes OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME win.
         resource = Resource.create(attrs).merge(OTELResourceDetector().detect())
-        kinds = dict(settings.exporters)
-        writer = _writer(settings) if "console" in kinds.values() else None
-
-        def exporter(signal_name: str) -> Any:
-            if kinds[signal_name] == "otlp":
-                inner = _otlp_exporter(signal_name, settings, headers)
-            else:
-                assert writer is not None
-                inner = {
-                    "traces": JsonLinesSpanExporter,
-                    "logs": JsonLinesLogExporter,
-                    "metrics": JsonLinesMetricExporter,
-                }[signal_name](writer)
-            # Failed exports become counts in stats() instead of a log line.
-            return {"traces": CountingSpanExporter, "logs": CountingLogExporter, "metrics": CountingMetricExporter}[
-                signal_name
-            ](inner)
+        writer = sink_writer(settings) if "console" in settings.exporters.values() else None
 
         installed = dict.fromkeys(SIGNALS, False)
         providers: dict[str, Any] = {}
         processors: dict[str, Any] = {}
         if _is_placeholder(trace.get_tracer_provider()):
-            tp = _tracer_provider(settings, resource)
-            if kinds["traces"] != "none":
-                span_exporter: SpanExporter = exporter("traces")
-                processors["spans"] = _batch_processor(BatchSpanProcessor, span_exporter, settings.spans)
+            tp = tracer_provider(settings, resource)
+            if settings.exporters["traces"] != "none":
+                span_exporter: SpanExporter = signal_exporter("traces", settings, writer, headers)
+                processors["spans"] = batch_processor(BatchSpanProcessor, span_exporter, settings.spans)
                 watch_queue(processors["spans"], "spans")
                 tp.add_span_processor(processors["spans"])
             trace.set_tracer_provider(tp)
             installed["traces"] = True
         providers["traces"] = trace.get_tracer_provider()
         if _is_placeholder(_logs.get_logger_provider()):
-            lp = _logger_provider(settings, resource)
-            if kinds["logs"] != "none":
-                log_exporter: LogRecordExporter = exporter("logs")
-                processors["logs"] = _batch_processor(BatchLogRecordProcessor, log_exporter, settings.logs)
+            lp = logger_provider(settings, resource)
+            if settings.exporters["logs"] != "none":
+                log_exporter: LogRecordExporter = signal_exporter("logs", settings, writer, headers)
+                processors["logs"] = batch_processor(BatchLogRecordProcessor, log_exporter, settings.logs)
                 watch_queue(processors["logs"], "logs")
                 lp.add_log_record_processor(processors["logs"])
             _logs.set_logger_provider(lp)
@@ -344,8 +252,8 @@ def configure_with_settings(
         providers["logs"] = _logs.get_logger_provider()
         if _is_placeholder(metrics.get_meter_provider()):
             readers = []
-            if kinds["metrics"] != "none":
-                metric_exporter: MetricExporter = exporter("metrics")
+            if settings.exporters["metrics"] != "none":
+                metric_exporter: MetricExporter = signal_exporter("metrics", settings, writer, headers)
                 readers.append(
                     PeriodicExportingMetricReader(
                         metric_exporter,
@@ -375,89 +283,13 @@ def configure_with_settings(
             max_value_length=limits.value_length,
         )
         install(emitter)
-        handle = Telemetry(emitter, providers, installed, kinds, writer, shutdown_timeout, processors)
+        handle = Telemetry(emitter, providers, installed, settings.exporters, writer, shutdown_timeout, processors)
         atexit.register(handle.shutdown)
         if handle_sigterm:
             _install_sigterm(handle)
         _flush_forked_children(handle)
         _configured.append(handle)
         return handle
-
-
-def _writer(settings: Settings) -> JsonLinesWriter:
-    """The sink's writer; a file that cannot be opened after all (a race with the resolver's
-    check, a full file table) falls back to stderr as the resolver's checks do."""
-    try:
-        return JsonLinesWriter(settings.sink)
-    except OSError as exc:
-        _logger.warning(
-            "multi-llm-otel: %s=%r cannot be opened (%s); using the program's stderr",
-            settings.sink_source,
-            settings.sink,
-            exc.strerror or exc,
-        )
-        _diagnostics.count("invalid_settings")
-        return JsonLinesWriter(None)
-
-
-def _batch_processor(kind: Any, exporter: Any, batch: Batch) -> Any:
-    # Every value passed explicitly: the SDK would read (and refuse) the variables itself.
-    return kind(
-        exporter,
-        max_queue_size=batch.max_queue_size,
-        schedule_delay_millis=batch.schedule_delay_millis,
-        max_export_batch_size=batch.max_export_batch_size,
-        export_timeout_millis=batch.export_timeout_millis,
-    )
-
-
-def _unset_if_none(value: int | None) -> int:
-    return SpanLimits.UNSET if value is None else value
-
-
-def _tracer_provider(settings: Settings, resource: Resource) -> TracerProvider:
-    limits = settings.limits
-    span_limits = SpanLimits(
-        max_attributes=limits.attributes,
-        max_events=limits.span_events,
-        max_links=limits.span_links,
-        max_span_attributes=limits.span_attributes,
-        max_event_attributes=limits.event_attributes,
-        max_link_attributes=limits.link_attributes,
-        max_attribute_length=_unset_if_none(limits.value_length),
-        max_span_attribute_length=_unset_if_none(limits.span_value_length),
-    )
-    return TracerProvider(
-        resource=resource, shutdown_on_exit=False, span_limits=span_limits, sampler=_sampler(settings.sampler)
-    )
-
-
-def _logger_provider(settings: Settings, resource: Resource) -> LoggerProvider:
-    limits = settings.limits
-    log_limits = LogRecordLimits(
-        max_attributes=limits.attributes,
-        max_attribute_length=_unset_if_none(limits.value_length),
-        max_log_record_attributes=limits.log_attributes,
-        max_log_record_attribute_length=_unset_if_none(limits.log_value_length),
-    )
-    return LoggerProvider(resource=resource, shutdown_on_exit=False, log_record_limits=log_limits)
-
-
-def _sampler(chosen: SamplerSettings) -> Any:
-    """The SDK's sampler for a known name; None leaves a plug-in sampler to the SDK."""
-    if chosen.plugin:
-        return None
-    from opentelemetry.sdk.trace import sampling
-
-    ratio = sampling.TraceIdRatioBased(chosen.ratio)
-    root = {
-        "always_on": sampling.ALWAYS_ON,
-        "always_off": sampling.ALWAYS_OFF,
-        "traceidratio": ratio,
-    }
-    base = chosen.name.removeprefix("parentbased_")
-    sampler = root[base]
-    return sampling.ParentBased(sampler) if chosen.name.startswith("parentbased_") else sampler
 
 
 def _install_sigterm(handle: Telemetry) -> None:

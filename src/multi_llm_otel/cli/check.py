@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import IO
 from urllib.parse import urlsplit
 
-from multi_llm_otel._settings import SIGNALS, Endpoint, Settings, parse_pairs, resolve
+from multi_llm_otel._env_reader import parse_pairs
+from multi_llm_otel._settings import SIGNALS, Endpoint, Settings, resolve
 from multi_llm_otel.cli._exit import ExitCode
 from multi_llm_otel.cli._reporting import redact_url
 

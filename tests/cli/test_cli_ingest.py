@@ -24,7 +24,9 @@ from tests.cli._helpers import run as run_cli
 
 from multi_llm_otel import BusinessEvent, EventScope
 from multi_llm_otel.cli import main
-from multi_llm_otel.cli.ingest import FLUSH_EVERY, IngestOptions, Reporter, parse_line, run
+from multi_llm_otel.cli._line_source import too_many_values
+from multi_llm_otel.cli._reporting import Reporter
+from multi_llm_otel.cli.ingest import FLUSH_EVERY, IngestOptions, parse_line, run
 from multi_llm_otel.testing import capture
 
 
@@ -575,3 +577,18 @@ def test_a_truncated_line_says_where_in_the_line_and_one_line_is_singular(tmp_pa
     path.write_text(whole, encoding="utf-8")
     result = run_cli("ingest", str(path), env=clean_env(MULTI_LLM_OTEL_SINK=str(tmp_path / "sink.jsonl")))
     assert "1 line read: 1 event exported, 0 rejected" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        (b'{"a":1,"b":[1,2]}', 5, False),
+        (b'{"a":1,"b":[1,2]}', 4, True),
+        (b'{"prose":"' + b"a, b, [c], {d}, " * 1000 + b'"}', 10, False),
+        (b'{"q":"say \\"x, y\\", then [z]","n":[1,2,3]}', 6, False),
+        (b'{"q":"say \\"x, y\\", then [z]","n":[1,2,3]}', 5, True),
+    ],
+    ids=["under", "over", "commas in text", "escaped quotes under", "escaped quotes over"],
+)
+def test_json_values_are_counted_outside_strings_only(text: bytes, limit: int, expected: bool) -> None:
+    assert too_many_values(text, limit) is expected

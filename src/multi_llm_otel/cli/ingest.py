@@ -188,16 +188,20 @@ class IngestRun:
         self.reporter.say(f"{where}: rejected: {reason}")
 
     def drain(self) -> None:
-        """Wait for the exporter to take what was emitted; count flushes that lost records."""
-        if not self.unflushed:
+        """Wait for the exporter to take what was emitted; count flushes that lost records.
+        Once stopped, the wait is left to the bounded shutdown."""
+        if not self.unflushed or self.stopper.stopped():
             return
         self.unflushed = 0
         before = self.export_losses()
+        started = False
         try:
             with self.stopper.waiting():
+                started = True
                 flushed = self.flush() is not False
         except Interrupted:
-            self.tally.flush_cut_short = True
+            # Only a signal during the flush cut it short; one just before it skipped it.
+            self.tally.flush_cut_short = started
             raise
         if flushed and self.export_losses() == before:
             self.failed_flushes = 0

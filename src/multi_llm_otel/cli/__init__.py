@@ -43,7 +43,8 @@ _DEMO_EPILOG = f"""\
 Without --base-url the demo replays a bundled session (requests and responses, a cache miss then
 hits, an application cache hit, an error, user and system scope) through the real mapping into
 in-memory providers and prints each event as its span event and its log record. Nothing leaves
-the process unless --export is given.
+the process unless --export is given; it sends the session moved to the current time (spacing
+kept), so a trace backend's default search (the last hour) finds it.
 
 With --base-url it makes three real calls through @llm_call (two plain ones with the same prompt,
 so a server with a prompt cache reports the second as a hit, and one streamed) and prints the
@@ -155,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--export",
         action="store_true",
-        help="send the bundled session to the configured exporters (OTEL_*) instead of printing it",
+        help="send the bundled session, moved to the current time, to the configured exporters (OTEL_*)",
     )
     demo.set_defaults(run=_run_demo)
 

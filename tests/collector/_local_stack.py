@@ -47,6 +47,10 @@ class LocalStack:
             "PROMETHEUS_LISTEN_ADDRESS": f"{LOOPBACK}:{p['prometheus']}",
             "MLO_SCRAPE_INTERVAL": "1s",
             "MLO_BATCH_TIMEOUT": "200ms",
+            # A user who runs the stack from the shell where their application's OTLP settings
+            # are exported: anything Jaeger traced about itself would then reach the agent.
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{LOOPBACK}:{p['otlp_grpc']}",
+            "OTEL_TRACES_EXPORTER": "otlp",
         }
         if ui_assets is not None:
             env["JAEGER_UI_ASSETS"] = str(ui_assets)

@@ -45,6 +45,7 @@ def test_the_pictures_show_the_call_its_events_attributes_and_counters(
     assert made["stats"] == {}
     assert {"llm_request", "llm_response"} <= set(made["events"])
     page = captured.jaeger_text
+    assert "not the Jaeger UI" not in page  # the built UI, not the Go module's placeholder
     assert "POST /support/ask" in page
     for event in span.get("events", []):
         assert event["name"] in page

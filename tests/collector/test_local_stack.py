@@ -6,7 +6,10 @@ the pipeline, and SIGTERM stops all three.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import urllib.parse
@@ -142,3 +145,28 @@ def test_sigterm_stops_all_three(local_stack: LocalStack, sent: dict[str, Any]) 
     assert local_stack.stop() == 0
     assert local_stack.listening() == []
     assert "stopped" in local_stack.stderr_path.read_text()
+
+
+def _children(pid: int) -> dict[str, int]:
+    """The direct children of ``pid`` by command name."""
+    found = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            if int(fields["PPid"]) == pid:
+                found[fields["Name"].strip()] = int(fields["Pid"])
+    return found
+
+
+def test_one_server_dying_stops_the_others(otelcol: Path, jaeger: Path, prometheus: Path, tmp_path: Path) -> None:
+    stack = LocalStack.start(tmp_path, "--no-ui")
+    try:
+        assert stack.proc is not None
+        children = _children(stack.proc.pid)
+        assert {"jaeger", "prometheus"} <= children.keys()
+        os.kill(children["jaeger"], signal.SIGKILL)
+        assert stack.proc.wait(60) == 1
+        assert stack.listening() == []
+        assert "jaeger exited" in stack.stderr_path.read_text()
+    finally:
+        stack.kill()

@@ -33,6 +33,9 @@ if [[ -n "$source" && -d "$source" ]]; then
 elif [[ -n "$source" && -f "$source" ]]; then
   mkdir -p "$src"
   tar -xzf "$source" -C "$src" --strip-components="${JAEGER_UI_SOURCE_STRIP:-0}"
+elif [[ -n "$source" ]]; then
+  echo "build-jaeger-ui.sh: JAEGER_UI_SOURCE=$source is neither a directory nor a file" >&2
+  exit 2
 elif ! timeout 120 git clone --quiet --depth 1 --branch "$version" \
     https://github.com/jaegertracing/jaeger-ui.git "$src" >>"$log" 2>&1; then
   cat >&2 <<EOF

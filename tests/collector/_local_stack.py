@@ -7,10 +7,10 @@ the script's exit code; ``kill()`` is the clean-up of last resort.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,21 +112,27 @@ class LocalStack:
         return self.proc.wait(timeout)
 
     def kill(self) -> None:
-        """Whatever is left of the script's process group, gone."""
-        if self.proc is None:
+        """The clean-up of last resort: SIGTERM to the script, whose trap stops the servers
+        (each runs in its own session); if it does not end, the servers and it are killed."""
+        if self.proc is None or self.proc.poll() is not None:
             return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                self.proc.poll()  # reaps the script, whose zombie would keep the group alive
-                try:
-                    os.killpg(self.proc.pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.2)
-        if self.proc.poll() is None:
+        servers = children(self.proc.pid)
+        self.proc.terminate()
+        try:
+            self.proc.wait(40)
+        except subprocess.TimeoutExpired:
+            for pid in [*servers.values(), self.proc.pid]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             self.proc.wait(10)
+
+
+def children(pid: int) -> dict[str, int]:
+    """The direct children of ``pid`` by command name."""
+    found = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError, KeyError, ValueError):
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            if int(fields["PPid"]) == pid:
+                found[fields["Name"].strip()] = int(fields["Pid"])
+    return found

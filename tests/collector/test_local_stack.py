@@ -6,7 +6,6 @@ the pipeline, and SIGTERM stops all three.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -22,6 +21,7 @@ from typing import Any
 
 import pytest
 from tests.collector._local_stack import LocalStack
+from tests.collector._local_stack import children as local_children
 from tests.collector._procs import REPO, attributes_dict, get_json, get_text, otlp_spans, wait_until
 from tests.collector._stack import Jaeger
 
@@ -147,26 +147,27 @@ def test_sigterm_stops_all_three(local_stack: LocalStack, sent: dict[str, Any]) 
     assert "stopped" in local_stack.stderr_path.read_text()
 
 
-def _children(pid: int) -> dict[str, int]:
-    """The direct children of ``pid`` by command name."""
-    found = {}
-    for status in Path("/proc").glob("[0-9]*/status"):
-        with contextlib.suppress(OSError):
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
-            if int(fields["PPid"]) == pid:
-                found[fields["Name"].strip()] = int(fields["Pid"])
-    return found
-
-
 def test_one_server_dying_stops_the_others(otelcol: Path, jaeger: Path, prometheus: Path, tmp_path: Path) -> None:
     stack = LocalStack.start(tmp_path, "--no-ui")
     try:
         assert stack.proc is not None
-        children = _children(stack.proc.pid)
+        children = local_children(stack.proc.pid)
         assert {"jaeger", "prometheus"} <= children.keys()
         os.kill(children["jaeger"], signal.SIGKILL)
         assert stack.proc.wait(60) == 1
         assert stack.listening() == []
         assert "jaeger exited" in stack.stderr_path.read_text()
+    finally:
+        stack.kill()
+
+
+def test_ctrl_c_stops_all_three(otelcol: Path, jaeger: Path, prometheus: Path, tmp_path: Path) -> None:
+    stack = LocalStack.start(tmp_path, "--no-ui")
+    try:
+        assert stack.proc is not None
+        os.killpg(stack.proc.pid, signal.SIGINT)  # what a terminal sends to its foreground job
+        assert stack.proc.wait(60) == 0
+        assert stack.listening() == []
+        assert "stopped" in stack.stderr_path.read_text()
     finally:
         stack.kill()

@@ -18,7 +18,7 @@ import pytest
 from tests.collector._pictures import PROMQL, capture_all
 from tests.collector._procs import attributes_dict
 
-pytestmark = pytest.mark.collector
+pytestmark = [pytest.mark.collector, pytest.mark.llm]
 
 UI_VERSION = "v1.76.0"  # the jaeger-ui tag of Jaeger v1.76.0 (scripts/build-jaeger-ui.sh)
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "multi-llm-otel"

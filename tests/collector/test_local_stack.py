@@ -69,6 +69,15 @@ def sent(local_stack: LocalStack) -> dict[str, Any]:
     return record
 
 
+def test_jaeger_accepts_its_local_config_with_the_defaults(jaeger: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAEGER_", "MLO_"))}
+    config = REPO / "collector-config" / "local" / "jaeger.yaml"
+    result = subprocess.run(
+        [jaeger, "validate", "--config", config], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+
+
 def test_the_banner_names_the_addresses_a_user_needs(local_stack: LocalStack) -> None:
     banner = local_stack.banner
     assert local_stack.otlp_http_url in banner

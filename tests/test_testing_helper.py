@@ -42,9 +42,9 @@ def test_metrics_are_captured_by_name() -> None:
     with capture() as captured:
         assert captured.metrics() == {}
         attributes = {"gen_ai.operation.name": "chat", "gen_ai.token.type": "input"}
-        captured.emitter.token_usage.record(100, attributes)
-        captured.emitter.token_usage.record(20, attributes)
-        captured.emitter.operation_duration.record(0.5, {"gen_ai.operation.name": "chat"})
+        captured.emitter.metrics.token_usage.record(100, attributes)
+        captured.emitter.metrics.token_usage.record(20, attributes)
+        captured.emitter.metrics.operation_duration.record(0.5, {"gen_ai.operation.name": "chat"})
         found = captured.metrics()
     assert set(found) == {"gen_ai.client.token.usage", "gen_ai.client.operation.duration"}
     [tokens] = found["gen_ai.client.token.usage"]
@@ -58,7 +58,7 @@ def test_metrics_are_captured_by_name() -> None:
 
 def test_token_histogram_uses_the_genai_buckets() -> None:
     with capture() as captured:
-        captured.emitter.token_usage.record(3)
+        captured.emitter.metrics.token_usage.record(3)
         [point] = captured.metrics()["gen_ai.client.token.usage"]
     assert list(point.explicit_bounds)[:4] == [1, 4, 16, 64]
 

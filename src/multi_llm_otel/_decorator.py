@@ -20,10 +20,10 @@ from multi_llm_otel import _diagnostics, providers
 from multi_llm_otel._content_capture import enabled_by_env
 from multi_llm_otel._emitter import active
 from multi_llm_otel._events import EventScope
-from multi_llm_otel._invocation import Call, request_from_kwargs
+from multi_llm_otel._invocation import Call
+from multi_llm_otel._provider_choice import ProviderChoice, find_client, locate_client, read_request
 from multi_llm_otel._scope_binding import current_scope
 from multi_llm_otel._streams import AsyncStreamProxy, StreamProxy, is_async_stream
-from multi_llm_otel.providers import Extractor
 
 __all__ = ["llm_call", "record_cache"]
 
@@ -90,55 +90,8 @@ class _Options:
         the first call; read again on every call, since a global may be rebound."""
         if not self._scanned:
             self._scanned = True
-            self._reach = _locate_client(self._func)
+            self._reach = locate_client(self._func)
         return self._reach() if self._reach is not None else None
-
-
-def _is_client(value: object) -> bool:
-    try:
-        return (
-            providers.for_client(value) is not None or providers.for_client(getattr(value, "client", None)) is not None
-        )
-    except Exception:  # noqa: BLE001 - an object whose attributes raise is not a client
-        return False
-
-
-def _locate_client(func: Callable[..., Any]) -> Callable[[], object] | None:
-    func = inspect.unwrap(func)
-    code = getattr(func, "__code__", None)
-    if code is None:
-        return None
-    for cell in getattr(func, "__closure__", None) or ():
-        try:
-            contents = cell.cell_contents
-        except ValueError:
-            continue
-        if _is_client(contents):
-            return functools.partial(getattr, cell, "cell_contents")
-    namespace = getattr(func, "__globals__", {})
-    for name in code.co_names:
-        if _is_client(namespace.get(name)):
-            return functools.partial(namespace.get, name)
-    return None
-
-
-def _find_client(
-    options: _Options, args: tuple[Any, ...], kwargs: Mapping[str, Any]
-) -> tuple[Extractor | None, object]:
-    if options.client is not None:
-        extractor = providers.for_client(options.client)
-        if extractor is not None:
-            return extractor, options.client
-    for value in (*args, *kwargs.values(), options.reachable_client()):
-        extractor = providers.for_client(value)
-        if extractor is not None:
-            return extractor, value
-        inner = getattr(value, "client", None)
-        if inner is not None:
-            extractor = providers.for_client(inner)
-            if extractor is not None:
-                return extractor, inner
-    return None, None
 
 
 def _resolve_scope(option: ScopeOption, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> EventScope:
@@ -161,32 +114,18 @@ def _begin(
     options: _Options, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, streams: bool = False
 ) -> Call | None:
     try:
-        extractor, client = _find_client(options, args, kwargs)
-        request = request_from_kwargs(extractor, kwargs)
+        extractor, client = find_client(options.client, (*args, *kwargs.values(), options.reachable_client()))
+        request = read_request(extractor, kwargs)
         # A generator function streams whatever its arguments say.
         request.stream = request.stream or streams
-        provider = options.provider
-        fallback: str | None = None
-        address: str | None = None
-        port: int | None = None
-        if extractor is not None:
-            name, address, port = providers.provider_from_base_url(extractor.base_url(client), "")
-            provider = provider or name or None
-            # A server we cannot name from its URL speaks the SDK's protocol; that does not make
-            # it that vendor. The response may still name it (llama.cpp does).
-            fallback = f"{extractor.name}_compatible" if address else extractor.name
         capture = options.capture_content if options.capture_content is not None else enabled_by_env()
         return Call(
             active(),
-            provider=provider,
-            fallback_provider=fallback,
+            choice=ProviderChoice(options.provider, extractor, client),
             model=options.model or request.model,
             operation=options.operation,
             scope=_resolve_scope(options.scope, args, kwargs),
             request=request,
-            extractor=extractor,
-            server_address=address,
-            server_port=port,
             capture_content=capture,
             own_span=options.own_span,
         )
@@ -213,29 +152,13 @@ def _settle(call: Call, result: Any) -> Any:
         if extractor is None and not (inspect.isgenerator(result) or inspect.isasyncgen(result)):
             call.finish_response(result)
             return result
-        if extractor is not None and call.extractor is None:
-            call.extractor = extractor
-        call.begin_stream(extractor.accumulator(result) if extractor is not None else None)
+        call.begin_stream(extractor, result)
         proxy_type = AsyncStreamProxy if is_async_stream(result) else StreamProxy
         return proxy_type(result, call)
     except Exception as exc:  # noqa: BLE001 - the caller gets its result regardless
         _diagnostics.report("instrumentation_failed", str(exc), exc)
         call.finish_stream(completed=False)
         return result
-
-
-def _chunk_reader(call: Call, item: object) -> None:
-    """The first item a generator function yields picks the accumulator for its stream."""
-    if call.chunks == 0 and call.accumulator is None:
-        extractor = providers.for_response(item)
-        if extractor is not None:
-            if call.extractor is None:
-                call.extractor = extractor
-            try:
-                call.begin_stream(extractor.accumulator(None))
-            except Exception as exc:  # noqa: BLE001
-                _diagnostics.report("instrumentation_failed", str(exc), exc)
-    call.chunk(item)
 
 
 def _wrap_plain(func: Callable[..., Any], options: _Options) -> Callable[..., Any]:
@@ -284,7 +207,7 @@ def _wrap_generator(
         call = _begin(options, args, kwargs, streams=True)
         if call is None:
             return (yield from func(*args, **kwargs))
-        call.begin_stream(None)
+        call.begin_stream(None, None)
         tokens = _attach(call)
         try:
             gen = func(*args, **kwargs)
@@ -305,7 +228,7 @@ def _wrap_generator(
                 raise
             finally:
                 _detach(tokens)
-            _chunk_reader(call, item)
+            call.generated(item)
             to_send, to_throw = None, None
             try:
                 to_send = yield item
@@ -332,7 +255,7 @@ def _wrap_async_generator(
             async for item in agen:
                 yield item
             return
-        call.begin_stream(None)
+        call.begin_stream(None, None)
         to_send: Any = None
         to_throw: BaseException | None = None
         while True:
@@ -350,7 +273,7 @@ def _wrap_async_generator(
                 raise
             finally:
                 _detach(tokens)
-            _chunk_reader(call, item)
+            call.generated(item)
             to_send, to_throw = None, None
             try:
                 to_send = yield item

@@ -17,6 +17,7 @@ from opentelemetry._logs import SeverityNumber, get_logger_provider
 from opentelemetry.metrics import get_meter_provider
 
 from multi_llm_otel import _diagnostics, event_types
+from multi_llm_otel._call_metrics import CallMetrics
 from multi_llm_otel._events import BusinessEvent, EventScope
 from multi_llm_otel._json_value import _clean_str
 from multi_llm_otel._log_body import log_body
@@ -35,10 +36,6 @@ __all__ = ["Emitter", "active", "emit", "install"]
 SCOPE_NAME: Final = "multi_llm_otel"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ERROR_TYPES = frozenset({event_types.LLM_ERROR, event_types.ERROR})
-
-# Bucket boundaries advised by the GenAI semantic conventions for these two histograms.
-_TOKEN_BUCKETS: Final = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
-_DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 
 
 def to_unix_nanos(moment: datetime) -> int:
@@ -84,25 +81,7 @@ class Emitter:
         mp = meter_provider if meter_provider is not None else get_meter_provider()
         self.tracer = tp.get_tracer(SCOPE_NAME, __version__)
         self.logger: Logger = lp.get_logger(SCOPE_NAME, __version__)
-        meter = mp.get_meter(SCOPE_NAME, __version__)
-        self.token_usage = meter.create_histogram(
-            "gen_ai.client.token.usage",
-            "{token}",
-            "Number of input and output tokens used",
-            explicit_bucket_boundaries_advisory=_TOKEN_BUCKETS,
-        )
-        self.operation_duration = meter.create_histogram(
-            "gen_ai.client.operation.duration",
-            "s",
-            "GenAI operation duration",
-            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
-        )
-        self.time_to_first_chunk = meter.create_histogram(
-            "gen_ai.client.operation.time_to_first_chunk",
-            "s",
-            "Time to receive the first chunk of a streamed response",
-            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
-        )
+        self.metrics = CallMetrics(mp.get_meter(SCOPE_NAME, __version__))
         self.span_events = span_events
         self.log_records = log_records
         self.user_id_hash_key = user_id_hash_key.encode() if isinstance(user_id_hash_key, str) else user_id_hash_key

@@ -20,6 +20,7 @@ from multi_llm_otel import _diagnostics, providers
 from multi_llm_otel._content_capture import enabled_by_env
 from multi_llm_otel._emitter import active
 from multi_llm_otel._events import EventScope
+from multi_llm_otel._guard import contained, never_raise
 from multi_llm_otel._invocation import Call
 from multi_llm_otel._provider_choice import ProviderChoice, find_client, locate_client, read_request
 from multi_llm_otel._scope_binding import current_scope
@@ -37,14 +38,12 @@ def record_cache(hit: bool, *, key: str | None = None) -> None:
     """Say, inside a decorated function, that it answered from (or missed) the application's own
     response cache. Emits ``cache_hit``/``cache_miss`` with ``cache: "application"`` on the call,
     and the provider cache events are then not emitted for it."""
-    try:
-        call = _current_call.get()
-        if call is None:
-            _diagnostics.report("record_cache_outside_call", "record_cache() was called outside an @llm_call function")
-            return
+    call = _current_call.get()
+    if call is None:
+        _diagnostics.report("record_cache_outside_call", "record_cache() was called outside an @llm_call function")
+        return
+    with contained():
         call.record_application_cache(bool(hit), key)
-    except Exception as exc:  # noqa: BLE001 - a telemetry hook must never break the application
-        _diagnostics.report("instrumentation_failed", str(exc), exc)
 
 
 class _Options:
@@ -99,39 +98,41 @@ def _resolve_scope(option: ScopeOption, args: tuple[Any, ...], kwargs: Mapping[s
         return current_scope()
     if isinstance(option, EventScope):
         return option
-    try:
-        scope: object = option(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - a broken scope callable falls back, reported
-        _diagnostics.report("scope_callable_failed", str(exc), exc)
-        return current_scope()
+    scope = _scope_from(option, args, kwargs)
+    return scope if scope is not None else current_scope()
+
+
+@never_raise("scope_callable_failed")
+def _scope_from(
+    option: Callable[..., EventScope], args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> EventScope | None:
+    scope: object = option(*args, **kwargs)
     if isinstance(scope, EventScope):
         return scope
     _diagnostics.report("scope_callable_failed", f"it returned {type(scope).__name__}, not an EventScope")
-    return current_scope()
+    return None
 
 
+@never_raise()
 def _begin(
     options: _Options, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, streams: bool = False
 ) -> Call | None:
-    try:
-        extractor, client = find_client(options.client, (*args, *kwargs.values(), options.reachable_client()))
-        request = read_request(extractor, kwargs)
-        # A generator function streams whatever its arguments say.
-        request.stream = request.stream or streams
-        capture = options.capture_content if options.capture_content is not None else enabled_by_env()
-        return Call(
-            active(),
-            choice=ProviderChoice(options.provider, extractor, client),
-            model=options.model or request.model,
-            operation=options.operation,
-            scope=_resolve_scope(options.scope, args, kwargs),
-            request=request,
-            capture_content=capture,
-            own_span=options.own_span,
-        )
-    except Exception as exc:  # noqa: BLE001 - the call goes ahead uninstrumented
-        _diagnostics.report("instrumentation_failed", str(exc), exc)
-        return None
+    """The call's lifecycle, or ``None``: the call then goes ahead uninstrumented."""
+    extractor, client = find_client(options.client, (*args, *kwargs.values(), options.reachable_client()))
+    request = read_request(extractor, kwargs)
+    # A generator function streams whatever its arguments say.
+    request.stream = request.stream or streams
+    capture = options.capture_content if options.capture_content is not None else enabled_by_env()
+    return Call(
+        active(),
+        choice=ProviderChoice(options.provider, extractor, client),
+        model=options.model or request.model,
+        operation=options.operation,
+        scope=_resolve_scope(options.scope, args, kwargs),
+        request=request,
+        capture_content=capture,
+        own_span=options.own_span,
+    )
 
 
 def _attach(call: Call) -> tuple[object, object]:
@@ -147,7 +148,7 @@ def _detach(tokens: tuple[object, object]) -> None:
 
 def _settle(call: Call, result: Any) -> Any:
     """Finish a call that returned ``result``, or hand back a watching proxy for a stream."""
-    try:
+    with contained() as attempt:
         extractor = providers.for_stream(result)
         if extractor is None and not (inspect.isgenerator(result) or inspect.isasyncgen(result)):
             call.finish_response(result)
@@ -155,10 +156,9 @@ def _settle(call: Call, result: Any) -> Any:
         call.begin_stream(extractor, result)
         proxy_type = AsyncStreamProxy if is_async_stream(result) else StreamProxy
         return proxy_type(result, call)
-    except Exception as exc:  # noqa: BLE001 - the caller gets its result regardless
-        _diagnostics.report("instrumentation_failed", str(exc), exc)
+    if attempt.failed:
         call.finish_stream(completed=False)
-        return result
+    return result
 
 
 def _wrap_plain(func: Callable[..., Any], options: _Options) -> Callable[..., Any]:

@@ -19,6 +19,7 @@ from opentelemetry.metrics import get_meter_provider
 from multi_llm_otel import _diagnostics, event_types
 from multi_llm_otel._call_metrics import CallMetrics
 from multi_llm_otel._events import BusinessEvent, EventScope
+from multi_llm_otel._guard import contained
 from multi_llm_otel._json_value import _clean_str
 from multi_llm_otel._log_body import log_body
 from multi_llm_otel._mapping import event_attributes
@@ -99,11 +100,12 @@ class Emitter:
         *,
         span: Span | None = None,
         context: Context | None = None,
-    ) -> None:
+    ) -> bool:
         """Emit ``event``; never raises. Given both ``span`` and ``context``, the context must
         already hold the span (the decorator makes it once per call). Without a recording span the span event is skipped
-        (counted as ``span_event_without_span``) and the log record still carries the event."""
-        try:
+        (counted as ``span_event_without_span``) and the log record still carries the event.
+        Returns whether the event was emitted (False: it failed, and that was reported)."""
+        with contained("emit_failed"):
             if not isinstance(event, BusinessEvent):
                 raise TypeError(f"emit() takes a BusinessEvent, not {type(event).__name__}")
             if scope is None:
@@ -145,8 +147,8 @@ class Emitter:
                     attributes=attributes,
                     event_name=name,
                 )
-        except Exception as exc:  # noqa: BLE001 - the host program must never see our failures
-            _diagnostics.report("emit_failed", str(exc), exc)
+            return True
+        return False
 
 
 _lock = threading.Lock()
@@ -176,6 +178,7 @@ def restore(previous: Emitter | None) -> None:
         _active[:] = [] if previous is None else [previous]
 
 
-def emit(event: BusinessEvent, scope: EventScope | None = None) -> None:
-    """Emit ``event`` in ``scope`` (default: the bound scope) on the current span and as a log record."""
-    active().emit(event, scope)
+def emit(event: BusinessEvent, scope: EventScope | None = None) -> bool:
+    """Emit ``event`` in ``scope`` (default: the bound scope) on the current span and as a log
+    record; never raises. Returns whether it was emitted."""
+    return active().emit(event, scope)

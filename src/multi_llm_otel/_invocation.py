@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
@@ -21,6 +22,7 @@ from multi_llm_otel import _diagnostics, providers
 from multi_llm_otel._call_record import CallRecord
 from multi_llm_otel._emitter import Emitter
 from multi_llm_otel._events import BusinessEvent, EventScope
+from multi_llm_otel._guard import contained, describe, never_raise
 from multi_llm_otel._json_value import _clean_str
 from multi_llm_otel._mapping import scope_attributes
 from multi_llm_otel._provider_choice import ProviderChoice
@@ -30,6 +32,9 @@ from multi_llm_otel.providers._base import error_message
 if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span
+
+# How a call ended: what was read, whether it completed, the error, the exception raised.
+_Outcome = tuple[ResponseInfo, bool, "ErrorInfo | None", "BaseException | None"]
 
 
 class Call:
@@ -106,7 +111,7 @@ class Call:
         if acc is not None:
             try:
                 acc.add(item)
-            except Exception as exc:  # noqa: BLE001 - a bad chunk must not break the consumer
+            except Exception as exc:  # noqa: BLE001 - inline, not the guard: per chunk, and it drops the accumulator
                 self.accumulator = None
                 _diagnostics.report("stream_chunk_unreadable", str(exc), exc)
 
@@ -115,20 +120,13 @@ class Call:
         if self.record.chunks == 0 and self.accumulator is None:
             extractor = providers.for_response(item)
             if extractor is not None:
-                try:
+                with contained():
                     self.begin_stream(extractor, None)
-                except Exception as exc:  # noqa: BLE001
-                    _diagnostics.report("instrumentation_failed", str(exc), exc)
         self.chunk(item)
 
+    @never_raise("stream_result_unreadable", ResponseInfo)
     def stream_result(self) -> ResponseInfo:
-        if self.accumulator is None:
-            return ResponseInfo()
-        try:
-            return self.accumulator.result()
-        except Exception as exc:  # noqa: BLE001 - report what is known instead
-            _diagnostics.report("stream_result_unreadable", str(exc), exc)
-            return ResponseInfo()
+        return self.accumulator.result() if self.accumulator is not None else ResponseInfo()
 
     # Endings --------------------------------------------------------------------------
 
@@ -139,52 +137,49 @@ class Call:
             self._done = True
             return True
 
-    def finish_response(self, result: object) -> None:
-        """A non-streaming call returned ``result``."""
+    def _close(self, outcome: Callable[[], _Outcome]) -> None:
+        """End the call once with what ``outcome`` says; if that fails, the span still ends."""
         if not self._claim():
             return
-        try:
-            extractor: Extractor | None = None
-            try:
-                extractor = providers.for_response(result)
-                info = extractor.response(result) if extractor is not None else ResponseInfo()
-            except Exception as exc:  # noqa: BLE001 - an unreadable response still ends the call
-                _diagnostics.report("response_unreadable", str(exc), exc)
-                info = ResponseInfo()
-            self._settle_provider(extractor, info.server_hint)
-            self._end(info, completed=True, error=info.error)
-        except Exception as exc:  # noqa: BLE001 - the caller gets its result regardless
-            _diagnostics.report("instrumentation_failed", str(exc), exc)
+        with contained() as attempt:
+            self._end(*outcome())
+        if attempt.failed:
             self._end_span_quietly()
+
+    def finish_response(self, result: object) -> None:
+        """A non-streaming call returned ``result``."""
+
+        def outcome() -> _Outcome:
+            extractor, info = _read_response(result)
+            self._settle_provider(extractor, info.server_hint)
+            return info, True, info.error, None
+
+        self._close(outcome)
 
     def finish_stream(self, completed: bool) -> None:
         """The stream was exhausted (``completed``), or closed, left or dropped before that."""
-        if not self._claim():
-            return
-        try:
+
+        def outcome() -> _Outcome:
             info = self.stream_result()
             self._settle_provider(self.choice.extractor, info.server_hint)
-            # A stream that carried an error (Ollama's ``{"error"}`` line, an ``error`` event) did not
-            # complete, however it ended: the SDKs raise there, a generator of raw JSON just stops.
+            # A stream that carried an error (Ollama's ``{"error"}`` line, an ``error`` event) did
+            # not complete, however it ended: the SDKs raise there, a generator of raw JSON stops.
             finished = (completed or bool(info.finish_reasons)) and info.error is None
-            self._end(info, completed=finished, error=info.error)
-        except Exception as exc:  # noqa: BLE001 - the consumer must never see our failures
-            _diagnostics.report("instrumentation_failed", str(exc), exc)
-            self._end_span_quietly()
+            return info, finished, info.error, None
+
+        self._close(outcome)
 
     def fail(self, exc: BaseException) -> None:
         """The call, or the stream, raised ``exc`` (which the caller will see unchanged)."""
-        if not self._claim():
-            return
-        try:
+
+        def outcome() -> _Outcome:
             extractor = providers.for_error(exc)
             error = extractor.error(exc) if extractor is not None else _generic_error(exc)
             self._settle_provider(extractor, None)
             info = self.stream_result() if self.record.stream else ResponseInfo()
-            self._end(info, completed=False, error=error, exc=exc)
-        except Exception as inner:  # noqa: BLE001 - the original exception is what must propagate
-            _diagnostics.report("instrumentation_failed", str(inner), inner)
-            self._end_span_quietly()
+            return info, False, error, exc
+
+        self._close(outcome)
 
     def _settle_provider(self, reader: Extractor | None, server_hint: str | None) -> None:
         name = self.choice.settle(reader, server_hint)
@@ -193,21 +188,12 @@ class Call:
             if self.span is not None:
                 self.span.set_attribute(names.PROVIDER_NAME, name)
 
+    @never_raise()
     def _end_span_quietly(self) -> None:
-        try:
-            if self.span is not None:
-                self.span.end()
-        except Exception as exc:  # noqa: BLE001
-            _diagnostics.report("instrumentation_failed", str(exc), exc)
+        if self.span is not None:
+            self.span.end()
 
-    def _end(
-        self,
-        info: ResponseInfo,
-        *,
-        completed: bool,
-        error: ErrorInfo | None,
-        exc: BaseException | None = None,
-    ) -> None:
+    def _end(self, info: ResponseInfo, completed: bool, error: ErrorInfo | None, exc: BaseException | None) -> None:
         record = self.record
         duration = time.perf_counter() - record.start
         if record.model is None and info.response_model:
@@ -231,10 +217,8 @@ class Call:
             # Cleaned: a lone surrogate in the status (no attribute) would fail the span batch.
             span.set_status(Status(StatusCode.ERROR, _clean_str(error.message) if error.message else None))
             if exc is not None:
-                try:
+                with contained():
                     span.record_exception(exc)
-                except Exception as inner:  # noqa: BLE001 - an exception whose str() raises
-                    _diagnostics.report("instrumentation_failed", f"record_exception: {type(inner).__name__}")
         span.set_attributes(attrs)
         span.end()
 
@@ -249,12 +233,17 @@ def _generic_error(exc: BaseException) -> ErrorInfo:
         error_type=type(exc).__qualname__,
         status_code=status if isinstance(status, int) and not isinstance(status, bool) else None,
         # Masked like the providers' messages: a proxy or HTTP library may echo a credential.
-        message=error_message(_text_of(exc)),
+        message=error_message(describe(exc)),
     )
 
 
-def _text_of(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception:  # noqa: BLE001 - an exception whose __str__ raises still gets reported
-        return f"<{type(exc).__qualname__}: str() failed>"
+def _no_reader() -> tuple[Extractor | None, ResponseInfo]:
+    return None, ResponseInfo()
+
+
+@never_raise("response_unreadable", _no_reader)
+def _read_response(result: object) -> tuple[Extractor | None, ResponseInfo]:
+    """The extractor that owns ``result`` and what it read; an unreadable response still ends
+    the call, with what the options and the request said."""
+    extractor = providers.for_response(result)
+    return extractor, extractor.response(result) if extractor is not None else ResponseInfo()

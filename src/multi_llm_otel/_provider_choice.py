@@ -13,7 +13,8 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from multi_llm_otel import _diagnostics, providers
+from multi_llm_otel import providers
+from multi_llm_otel._guard import never_raise
 from multi_llm_otel.providers import Extractor, RequestInfo
 
 
@@ -49,13 +50,11 @@ class ProviderChoice:
         return self.provider
 
 
+@never_raise("request_unreadable", RequestInfo)
 def read_request(extractor: Extractor | None, kwargs: Mapping[str, object]) -> RequestInfo:
+    """The request parameters; unreadable ones must not stop the call."""
     reader = extractor if extractor is not None else providers.REGISTRY[-1]
-    try:
-        return reader.request(kwargs)
-    except Exception as exc:  # noqa: BLE001 - unreadable parameters must not stop the call
-        _diagnostics.report("request_unreadable", str(exc), exc)
-        return RequestInfo()
+    return reader.request(kwargs)
 
 
 def find_client(explicit: object, candidates: Iterable[object]) -> tuple[Extractor | None, object]:

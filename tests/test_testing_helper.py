@@ -114,11 +114,9 @@ def test_the_applications_global_providers_are_left_alone() -> None:
     assert (trace.get_tracer_provider(), _logs.get_logger_provider(), metrics.get_meter_provider()) == providers
 
 
-def test_capture_passes_options_to_the_emitter() -> None:
+def test_capture_passes_options_to_the_emitter_and_the_bridge() -> None:
     with capture(span_events=False, user_id_hash_key=b"k", max_attributes=50, max_value_length=9) as captured:
         assert isinstance(captured, Captured)
-        assert captured.emitter.span_events is False
-        assert captured.emitter.log_records is True
         assert captured.emitter.user_id_hash_key == b"k"
         assert captured.emitter.max_attributes == 50
         assert captured.emitter.max_value_length == 9

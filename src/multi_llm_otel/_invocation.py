@@ -82,15 +82,15 @@ class Call:
         record.start = time.perf_counter()
         self._emit(build.request_event(record))
 
-    def _emit(self, event: BusinessEvent | None) -> None:
+    def _emit(self, event: BusinessEvent | None, exception: BaseException | None = None) -> None:
         if event is None:
             return
         if self.span is not None:
             if self.context is None:
                 self.context = trace.set_span_in_context(self.span)
-            self.emitter.emit(event, self.record.scope, span=self.span, context=self.context)
+            self.emitter.emit(event, self.record.scope, span=self.span, context=self.context, exception=exception)
         else:
-            self.emitter.emit(event, self.record.scope)
+            self.emitter.emit(event, self.record.scope, exception=exception)
 
     # Streams --------------------------------------------------------------------------
 
@@ -199,7 +199,7 @@ class Call:
         if record.model is None and info.response_model:
             record.model = info.response_model
         if error is not None:
-            self._emit(build.error_event(record, error))
+            self._emit(build.error_event(record, error), exc)
         self._emit(build.response_event(record, info, duration, completed, error))
         self._emit(build.provider_cache_event(record, info))
         span = self.span
@@ -216,9 +216,6 @@ class Call:
         if error is not None:
             # Cleaned: a lone surrogate in the status (no attribute) would fail the span batch.
             span.set_status(Status(StatusCode.ERROR, _clean_str(error.message) if error.message else None))
-            if exc is not None:
-                with contained():
-                    span.record_exception(exc)
         span.set_attributes(attrs)
         span.end()
 

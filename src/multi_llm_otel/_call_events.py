@@ -10,9 +10,8 @@ from multi_llm_otel import event_types
 from multi_llm_otel._call_record import CallRecord
 from multi_llm_otel._content_capture import bounded
 from multi_llm_otel._events import BusinessEvent
-from multi_llm_otel._json_value import _clean_str
 from multi_llm_otel.providers import ErrorInfo, ResponseInfo
-from multi_llm_otel.providers._base import MESSAGE_LIMIT
+from multi_llm_otel.providers._base import error_message
 
 # Request metadata beyond the sampling parameters, read from ``RequestInfo`` when set.
 _REQUEST_EXTRAS = ("tool_count", "response_format")
@@ -54,8 +53,9 @@ def error_event(record: CallRecord, error: ErrorInfo) -> BusinessEvent:
         meta["status_code"] = error.status_code
     if error.error_code is not None:
         meta["error_code"] = error.error_code
-    if error.message:
-        meta["message"] = _clean_str(error.message[:MESSAGE_LIMIT])
+    message = error_message(error.message)
+    if message:
+        meta["message"] = message
     return event
 
 

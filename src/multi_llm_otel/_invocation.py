@@ -214,8 +214,9 @@ class Call:
         )
         attrs = build.span_end_attributes(record, info, completed, error)
         if error is not None:
-            # Cleaned: a lone surrogate in the status (no attribute) would fail the span batch.
-            span.set_status(Status(StatusCode.ERROR, _clean_str(error.message) if error.message else None))
+            # The one rule for error texts: masked, bounded, and cleaned (a lone surrogate in
+            # the status, which is no attribute, would fail the span batch).
+            span.set_status(Status(StatusCode.ERROR, error_message(error.message)))
         span.set_attributes(attrs)
         span.end()
 

@@ -220,17 +220,79 @@ def entered_stream(manager: object) -> object:
 
 
 MESSAGE_LIMIT = 500
+_MASK = "[REDACTED]"
 
-# Error texts sometimes echo a credential (an unmasked key in a proxy's message, a header).
-_SECRET = re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+|\bsk-[A-Za-z0-9_\-]{12,}")
+# Error texts sometimes echo a credential: a proxy's message quoting the key, a header, a URL.
+# Each alternative keeps what names the secret (group 1, possibly empty) and masks the value.
+_SECRET = re.compile(
+    r"""(?ix)
+    \b((?:bearer|basic)\s+)[^\s"',]+                       # Authorization schemes
+    | \b((?:x-api-key|api[_-]?key|x-goog-api-key|access[_-]?token|client[_-]?secret|password)
+         ["']?\s*[:=]\s*["']?)[^\s"',;&}]+                 # header, JSON or form fields
+    | ([?&;](?:key|token|auth|sig|signature|secret)=)[^\s&#"']+   # URL query parameters
+    | ()\b(?:sk|gsk|xai|pk|rk)[-_][A-Za-z0-9_\-]{6,}       # vendor key formats (sk-, gsk_, ...)
+    | ()\bAIza[0-9A-Za-z_\-]{20,}                         # Google API keys
+    """
+)
+# A configured key shorter than this would mask ordinary words in every message.
+_MIN_SECRET = 6
+_MAX_SECRETS = 64
+_configured: list[str] = []
+_configured_pattern: list[re.Pattern[str] | None] = [None]
+
+
+def remember_secret(value: object) -> None:
+    """Mask ``value`` (an API key a client was configured with) in every exported error text,
+    whatever its shape. Kept in memory only, like the client that holds it."""
+    if not isinstance(value, str) or len(value) < _MIN_SECRET or value in _configured:
+        return
+    if len(_configured) >= _MAX_SECRETS:
+        del _configured[0]
+    _configured.append(value)
+    # Longest first, so a key that contains another is masked whole.
+    alternatives = "|".join(re.escape(k) for k in sorted(_configured, key=len, reverse=True))
+    _configured_pattern[0] = re.compile(alternatives)
+
+
+def remember_client_secrets(client: object) -> None:
+    """The API key (and Anthropic's auth token) of an SDK client, or of a resource's client.
+    Read from the instance dictionaries only: no property or ``__getattr__`` runs."""
+    for target in (client, _instance_attrs(client).get("_client")):
+        attrs = _instance_attrs(target)
+        for name in ("api_key", "auth_token", "_api_key"):
+            remember_secret(attrs.get(name))
+
+
+def _instance_attrs(obj: object) -> dict[str, object]:
+    try:
+        attrs = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        return {}
+    return attrs if isinstance(attrs, dict) else {}
+
+
+def mask_secrets(text: str) -> str:
+    pattern = _configured_pattern[0]
+    if pattern is not None:
+        text = pattern.sub(_MASK, text)
+    return _SECRET.sub(lambda m: f"{m.group(1) or m.group(2) or m.group(3) or ''}{_MASK}", text)
 
 
 def error_message(text: object) -> str | None:
-    """An error text fit for telemetry: credentials masked, at most ``MESSAGE_LIMIT`` characters."""
+    """The one rule for an error text fit for telemetry (the ``llm_error`` message, the span
+    status, ``exception.message``): credentials masked, at most ``MESSAGE_LIMIT`` characters,
+    lone surrogates replaced. Idempotent."""
     if not isinstance(text, str) or not text:
         return None
-    masked = _SECRET.sub(lambda m: f"{m.group(1) or ''}[REDACTED]", text[: MESSAGE_LIMIT * 2])
-    return masked[:MESSAGE_LIMIT]
+    # Masked before it is cut, so a secret across the cut is masked whole, not left half visible.
+    masked = mask_secrets(str.__str__(text)[: MESSAGE_LIMIT * 2])[:MESSAGE_LIMIT]
+    if masked.isascii():
+        return masked
+    try:
+        masked.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in masked)
+    return masked
 
 
 def provider_code(err: object) -> str | None:

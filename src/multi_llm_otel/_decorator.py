@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
 
@@ -175,9 +175,26 @@ def _wrap_plain(func: Callable[..., Any], options: _Options) -> Callable[..., An
             call.fail(exc)
             raise
         _detach(tokens)
+        if inspect.iscoroutine(result):
+            # An SDK's async method (``llm_call(aclient.chat.completions.create)``), an object
+            # with ``async def __call__``, a function returning ``aclient...create(...)``: the
+            # request runs when the caller awaits, and the call ends then.
+            return _settle_when_awaited(call, result)
         return _settle(call, result)
 
     return wrapper
+
+
+async def _settle_when_awaited(call: Call, awaitable: Coroutine[Any, Any, Any]) -> Any:
+    tokens = _attach(call)
+    try:
+        result = await awaitable
+    except BaseException as exc:
+        _detach(tokens)
+        call.fail(exc)
+        raise
+    _detach(tokens)
+    return _settle(call, result)
 
 
 def _wrap_coroutine(func: Callable[..., Awaitable[Any]], options: _Options) -> Callable[..., Awaitable[Any]]:

@@ -23,6 +23,7 @@ from multi_llm_otel._events import EventScope
 from multi_llm_otel._guard import contained, never_raise
 from multi_llm_otel._invocation import Call
 from multi_llm_otel._provider_choice import ProviderChoice, find_client, locate_client, read_request
+from multi_llm_otel._request_observer import current_call
 from multi_llm_otel._scope_binding import current_scope
 from multi_llm_otel._streams import AsyncStreamProxy, StreamProxy, is_async_stream
 
@@ -31,7 +32,7 @@ __all__ = ["llm_call", "record_cache"]
 F = TypeVar("F", bound=Callable[..., Any])
 ScopeOption = EventScope | Callable[..., EventScope] | None
 
-_current_call: ContextVar[Call | None] = ContextVar("multi_llm_otel.call", default=None)
+_current_call: ContextVar[Call | None] = current_call
 
 
 def record_cache(hit: bool, *, key: str | None = None) -> None:

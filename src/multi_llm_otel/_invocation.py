@@ -92,6 +92,16 @@ class Call:
         else:
             self.emitter.emit(event, self.record.scope, exception=exception)
 
+    def observe_model(self, model: str) -> None:
+        """The SDK request carried ``model`` (the function's own arguments did not say)."""
+        record = self.record
+        if record.model is not None:
+            return
+        record.model = model
+        if self.span is not None:
+            self.span.update_name(_clean_str(build.span_name(record)))
+            self.span.set_attribute(names.REQUEST_MODEL, model)
+
     # Streams --------------------------------------------------------------------------
 
     def begin_stream(self, extractor: Extractor | None, stream: object) -> None:
@@ -196,8 +206,6 @@ class Call:
     def _end(self, info: ResponseInfo, completed: bool, error: ErrorInfo | None, exc: BaseException | None) -> None:
         record = self.record
         duration = time.perf_counter() - record.start
-        if record.model is None and info.response_model:
-            record.model = info.response_model
         if error is not None:
             self._emit(build.error_event(record, error), exc)
         self._emit(build.response_event(record, info, duration, completed, error))

@@ -15,6 +15,7 @@ from typing import Any
 
 from multi_llm_otel import providers
 from multi_llm_otel._guard import never_raise
+from multi_llm_otel._request_observer import observe_requests
 from multi_llm_otel.providers import Extractor, RequestInfo
 from multi_llm_otel.providers._base import remember_client_secrets
 
@@ -32,6 +33,7 @@ class ProviderChoice:
         self.port: int | None = None
         if extractor is not None:
             remember_client_secrets(client)
+            observe_requests(client)
             name, self.address, self.port = providers.provider_from_base_url(extractor.base_url(client), "")
             self.provider = option or name or None
             # A server we cannot name from its URL speaks the SDK's protocol; that does not make

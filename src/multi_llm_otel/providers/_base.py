@@ -257,18 +257,22 @@ def remember_secret(value: object) -> None:
 def remember_client_secrets(client: object) -> None:
     """The API key (and Anthropic's auth token) of an SDK client, or of a resource's client.
     Read from the instance dictionaries only: no property or ``__getattr__`` runs."""
-    for target in (client, _instance_attrs(client).get("_client")):
-        attrs = _instance_attrs(target)
+    for target in (client, instance_attrs(client).get("_client")):
+        attrs = instance_attrs(target)
         for name in ("api_key", "auth_token", "_api_key"):
             remember_secret(attrs.get(name))
 
 
-def _instance_attrs(obj: object) -> dict[str, object]:
+def instance_attrs(obj: object) -> dict[str, object]:
+    """An object's instance dictionary, read without running any of its code (no property, no
+    ``__getattr__``): for objects of the application's that the instrumentation only looks at."""
     try:
         attrs = object.__getattribute__(obj, "__dict__")
-    except AttributeError:
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 - no __dict__, or a hostile one: nothing to look at
         return {}
-    return attrs if isinstance(attrs, dict) else {}
+    return attrs if type(attrs) is dict else {}
 
 
 def mask_secrets(text: str) -> str:

@@ -88,3 +88,22 @@ def test_without_any_request_model_the_response_model_stays_a_response_model(tel
     assert span.name == "chat"
     assert "gen_ai.request.model" not in dict(span.attributes or {})
     assert request_models(telemetry) == {None}
+
+
+def test_an_absurd_usage_count_drops_only_that_value(telemetry: Captured) -> None:
+    body = {**COMPLETION, "usage": {"prompt_tokens": 10**400, "completion_tokens": 2, "total_tokens": 10**400}}
+
+    @llm_call(model="gpt-4o-mini")
+    def answer() -> dict[str, Any]:
+        return body
+
+    assert answer() is body
+    [span] = telemetry.spans()
+    attrs = dict(span.attributes or {})
+    assert "gen_ai.usage.input_tokens" not in attrs
+    assert attrs["gen_ai.usage.output_tokens"] == 2
+    assert attrs["gen_ai.response.id"] == "chatcmpl-9"
+    points = telemetry.metrics()["gen_ai.client.token.usage"]
+    assert [(dict(p.attributes)["gen_ai.token.type"], p.sum) for p in points] == [("output", 2)]
+    assert "gen_ai.client.operation.duration" in telemetry.metrics()
+    assert multi_llm_otel.stats() == {}

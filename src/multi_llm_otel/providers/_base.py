@@ -149,13 +149,18 @@ def get_path(obj: object, *names: str) -> object:
     return obj
 
 
+_MAX_COUNT = 2**63 - 1
+
+
 def as_int(value: object) -> int | None:
-    """An integer count, or ``None``; ``bool`` and negative or fractional numbers are not counts."""
+    """An integer count, or ``None``; ``bool``, negative or fractional numbers are not counts,
+    and neither is a number past int64 (OTLP's integer, and what a histogram can record): a
+    server's ``10**400`` costs that one value, not the span and the metrics with it."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return value if 0 <= value <= _MAX_COUNT else None
+    if isinstance(value, float) and value.is_integer() and 0 <= value <= _MAX_COUNT:
         return int(value)
     return None
 

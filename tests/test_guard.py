@@ -56,3 +56,15 @@ def test_contained_says_whether_the_block_failed() -> None:
         raise ValueError("boom")
     assert attempt.failed
     assert multi_llm_otel.stats() == {"block_failed": 1}
+
+
+def test_any_other_base_exception_is_contained() -> None:
+    class Hostile(BaseException):
+        pass
+
+    @never_raise("probe_failed", dict)
+    def reads_a_hostile_property() -> dict[str, int]:
+        raise Hostile
+
+    assert reads_a_hostile_property() == {}
+    assert multi_llm_otel.stats() == {"probe_failed": 1}

@@ -346,7 +346,10 @@ def llm_call(
     current span instead: for programs that already run another GenAI instrumentation.
     """
 
-    def decorate(target: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(target: Any) -> Any:
+        if isinstance(target, (classmethod, staticmethod)):
+            # Above ``@classmethod`` / ``@staticmethod``: instrument the function inside.
+            return type(target)(decorate(target.__func__))
         options = _Options(target, provider, model, scope, operation, capture_content, own_span, client)
         if inspect.isasyncgenfunction(target):
             return _wrap_async_generator(target, options)

@@ -80,7 +80,12 @@ class Call:
         else:
             self.span = None
         record.start = time.perf_counter()
-        self._emit(build.request_event(record))
+        try:
+            self._emit(build.request_event(record))
+        except BaseException:
+            # At the recursion limit even emitting can fail: the span must not stay open.
+            self._end_span_quietly()
+            raise
 
     def _emit(self, event: BusinessEvent | None, exception: BaseException | None = None) -> None:
         if event is None:
@@ -151,10 +156,12 @@ class Call:
         """End the call once with what ``outcome`` says; if that fails, the span still ends."""
         if not self._claim():
             return
-        with contained() as attempt:
-            self._end(*outcome())
-        if attempt.failed:
-            self._end_span_quietly()
+        try:
+            with contained():
+                self._end(*outcome())
+        finally:
+            if self.span is not None and self.span.is_recording():
+                self._end_span_quietly()
 
     def finish_response(self, result: object) -> None:
         """A non-streaming call returned ``result``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from multi_llm_otel import providers
 from multi_llm_otel._guard import never_raise
 from multi_llm_otel._request_observer import observe_requests
 from multi_llm_otel.providers import Extractor, RequestInfo
-from multi_llm_otel.providers._base import remember_client_secrets
+from multi_llm_otel.providers._base import instance_attrs, remember_client_secrets
 
 
 class ProviderChoice:
@@ -62,7 +63,8 @@ def read_request(extractor: Extractor | None, kwargs: Mapping[str, object]) -> R
 
 
 def find_client(explicit: object, candidates: Iterable[object]) -> tuple[Extractor | None, object]:
-    """The first client among ``explicit`` and ``candidates`` (or held as their ``.client``)."""
+    """The first client among ``explicit`` and ``candidates``, or held by one of them as an
+    attribute (``self.llm``, ``agent.client``)."""
     if explicit is not None:
         extractor = providers.for_client(explicit)
         if extractor is not None:
@@ -71,21 +73,36 @@ def find_client(explicit: object, candidates: Iterable[object]) -> tuple[Extract
         extractor = providers.for_client(value)
         if extractor is not None:
             return extractor, value
-        inner = getattr(value, "client", None)
-        if inner is not None:
-            extractor = providers.for_client(inner)
-            if extractor is not None:
-                return extractor, inner
+        held = _held_client(value)
+        if held is not None:
+            return held
     return None, None
 
 
+# An application object is looked into this far for a client it holds.
+_ATTRIBUTES_LOOKED_AT = 32
+
+
+def _held_client(value: object) -> tuple[Extractor, object] | None:
+    """A client in ``value``'s instance attributes, ``client`` first. Read from the instance
+    dictionary, so no property or ``__getattr__`` of the application's runs."""
+    attrs = instance_attrs(value)
+    if not attrs:
+        return None
+    inner = attrs.get("client")
+    if inner is not None:
+        extractor = providers.for_client(inner)
+        if extractor is not None:
+            return extractor, inner
+    for inner in itertools.islice(attrs.values(), _ATTRIBUTES_LOOKED_AT):
+        extractor = providers.for_client(inner)
+        if extractor is not None:
+            return extractor, inner
+    return None
+
+
 def _is_client(value: object) -> bool:
-    try:
-        return (
-            providers.for_client(value) is not None or providers.for_client(getattr(value, "client", None)) is not None
-        )
-    except Exception:  # noqa: BLE001 - an object whose attributes raise is not a client
-        return False
+    return providers.for_client(value) is not None or _held_client(value) is not None
 
 
 def locate_client(func: Callable[..., Any]) -> Callable[[], object] | None:

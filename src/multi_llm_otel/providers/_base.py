@@ -208,7 +208,9 @@ def lineage(cls: type) -> frozenset[str]:
 
 def bound_owner(obj: object) -> object:
     """The object a bound method belongs to (``client.chat`` of ``ollama.chat``); else ``obj``."""
-    return obj.__self__ if isinstance(obj, types.MethodType) else obj
+    # ``type() is``, not ``isinstance``: that would read the object's ``__class__``, which an
+    # application object may compute (and fail in).
+    return obj.__self__ if type(obj) is types.MethodType else obj
 
 
 def entered_stream(manager: object) -> object:

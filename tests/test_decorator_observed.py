@@ -107,3 +107,28 @@ def test_an_absurd_usage_count_drops_only_that_value(telemetry: Captured) -> Non
     assert [(dict(p.attributes)["gen_ai.token.type"], p.sum) for p in points] == [("output", 2)]
     assert "gen_ai.client.operation.duration" in telemetry.metrics()
     assert multi_llm_otel.stats() == {}
+
+
+@pytest.mark.parametrize(("options", "limit"), [({}, 256), ({"max_value_length": 100}, 100)])
+def test_strings_a_server_chose_are_bounded_everywhere(options: dict[str, Any], limit: int) -> None:
+    huge = "m" * 1_000_000
+    body = {**COMPLETION, "model": huge, "id": "i" * 1_000_000}
+    client = make_client(body=body)
+
+    @llm_call
+    def answer() -> Any:
+        return client.chat.completions.create(model=huge, messages=[{"role": "user", "content": "hi"}])
+
+    with capture(**options) as telemetry:
+        answer()
+        [span] = telemetry.spans()
+        attrs = dict(span.attributes or {})
+        assert span.name == "chat " + "m" * limit
+        assert len(str(attrs["gen_ai.response.model"])) == limit
+        assert len(str(attrs["gen_ai.response.id"])) == limit
+        for points in telemetry.metrics().values():
+            for point in points:
+                assert all(len(str(v)) <= limit for v in dict(point.attributes).values())
+        for record in telemetry.logs():
+            assert isinstance(record.body, dict)
+            assert all(len(str(v)) <= limit for v in record.body.values())

@@ -13,8 +13,29 @@ from multi_llm_otel._events import BusinessEvent
 from multi_llm_otel.providers import ErrorInfo, ResponseInfo
 from multi_llm_otel.providers._base import error_message
 
+# The length a string from a server (a model name, an id, an error code) is cut to when the
+# attribute value limit (``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT``) sets none: it becomes a span
+# name, metric attributes and log body values, all kept until exported (metric attributes for
+# the life of the process).
+SERVER_STRING_LIMIT = 256
+
 # Request metadata beyond the sampling parameters, read from ``RequestInfo`` when set.
 _REQUEST_EXTRAS = ("tool_count", "response_format")
+
+
+def cut(text: str | None, limit: int) -> str | None:
+    return text[:limit] if text is not None and len(text) > limit else text
+
+
+def bound_strings(info: ResponseInfo, error: ErrorInfo | None, limit: int) -> None:
+    """Cut, in place, every string the server chose to ``limit`` characters."""
+    info.response_model = cut(info.response_model, limit)
+    info.response_id = cut(info.response_id, limit)
+    if any(len(r) > limit for r in info.finish_reasons):
+        info.finish_reasons = [r[:limit] for r in info.finish_reasons]
+    if error is not None:
+        error.error_type = cut(error.error_type, limit) or error.error_type
+        error.error_code = cut(error.error_code, limit)
 
 
 def _event(record: CallRecord, event_type: str) -> BusinessEvent:

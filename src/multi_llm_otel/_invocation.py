@@ -62,7 +62,7 @@ class Call:
         self._lock = threading.Lock()
         record = self.record = CallRecord(
             provider=choice.provider,
-            model=model,
+            model=build.cut(model, emitter.max_value_length or build.SERVER_STRING_LIMIT),
             operation=operation,
             scope=scope,
             request=request,
@@ -97,15 +97,18 @@ class Call:
         else:
             self.emitter.emit(event, self.record.scope, exception=exception)
 
+    def _string_limit(self) -> int:
+        return self.emitter.max_value_length or build.SERVER_STRING_LIMIT
+
     def observe_model(self, model: str) -> None:
         """The SDK request carried ``model`` (the function's own arguments did not say)."""
         record = self.record
         if record.model is not None:
             return
-        record.model = model
+        record.model = build.cut(model, self._string_limit())
         if self.span is not None:
             self.span.update_name(_clean_str(build.span_name(record)))
-            self.span.set_attribute(names.REQUEST_MODEL, model)
+            self.span.set_attribute(names.REQUEST_MODEL, record.model)
 
     # Streams --------------------------------------------------------------------------
 
@@ -213,6 +216,7 @@ class Call:
     def _end(self, info: ResponseInfo, completed: bool, error: ErrorInfo | None, exc: BaseException | None) -> None:
         record = self.record
         duration = time.perf_counter() - record.start
+        build.bound_strings(info, error, self._string_limit())
         if error is not None:
             self._emit(build.error_event(record, error), exc)
         self._emit(build.response_event(record, info, duration, completed, error))

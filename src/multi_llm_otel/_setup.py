@@ -55,7 +55,7 @@ from multi_llm_otel._sink import (
     JsonLinesSpanExporter,
     JsonLinesWriter,
 )
-from multi_llm_otel._span_event_bridge import EventToSpanEventBridge
+from multi_llm_otel._span_event_bridge import add_bridge, span_events_wanted
 
 __all__ = ["Telemetry", "configure"]
 
@@ -336,8 +336,8 @@ def configure(
             _logs.set_logger_provider(lp)
             installed["logs"] = True
         providers["logs"] = _logs.get_logger_provider()
-        if _span_events_wanted(span_events):
-            _add_bridge(providers["logs"])
+        if span_events_wanted(span_events):
+            add_bridge(providers["logs"])
         if _is_placeholder(metrics.get_meter_provider()):
             readers = []
             if kinds["metrics"] != "none":
@@ -366,30 +366,6 @@ def configure(
         _flush_forked_children(handle)
         _configured.append(handle)
         return handle
-
-
-def _add_bridge(provider: Any) -> None:
-    """The span event bridge on the logger provider in use: the one set up here, or the
-    application's own (an SDK provider), unless the application added one already."""
-    add = getattr(provider, "add_log_record_processor", None)
-    if add is None:
-        return
-    multi = getattr(provider, "_multi_log_record_processor", None)
-    if any(isinstance(p, EventToSpanEventBridge) for p in getattr(multi, "_log_record_processors", ())):
-        return
-    add(EventToSpanEventBridge())
-
-
-def _span_events_wanted(option: bool | None) -> bool:
-    if option is not None:
-        return option
-    raw = os.environ.get("MULTI_LLM_OTEL_SPAN_EVENTS", "").strip().lower()
-    if raw in ("", "true", "1", "yes", "on"):
-        return True
-    if raw in ("false", "0", "no", "off"):
-        return False
-    _diagnostics.report("bad_environment_value", f"MULTI_LLM_OTEL_SPAN_EVENTS={raw!r} is not true or false; true used")
-    return True
 
 
 def _install_sigterm(handle: Telemetry) -> None:

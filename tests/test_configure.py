@@ -520,3 +520,31 @@ def test_shutdown_on_a_full_disk_does_not_raise() -> None:
     assert result["ok"] is True
     assert result["stats"]["export_failed_logs"] == 1
     assert result["stats"]["sink_close_failed"] == 1
+
+
+SPAN_EVENTS = """
+handle = configure("svc", sink=sys.argv[1]{options})
+emit_in_span(BusinessEvent.new("llm_request"))
+handle.shutdown()
+report()
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "env", "bridged"),
+    [
+        ("", {}, True),
+        (", span_events=False", {}, False),
+        ("", {"MULTI_LLM_OTEL_SPAN_EVENTS": "false"}, False),
+        (", span_events=True", {"MULTI_LLM_OTEL_SPAN_EVENTS": "false"}, True),
+    ],
+)
+def test_the_span_event_bridge_is_on_unless_switched_off(
+    tmp_path: Path, options: str, env: dict[str, str], bridged: bool
+) -> None:
+    sink = tmp_path / "sink.jsonl"
+    run(SPAN_EVENTS.format(options=options), str(sink), env=clean_env(**env))
+    records = read_sink(sink)
+    [span] = by_signal(records, "span")
+    assert [e["name"] for e in span["events"]] == (["llm_request"] if bridged else [])
+    assert [r["event_name"] for r in by_signal(records, "log")] == ["llm_request"], "the log record either way"

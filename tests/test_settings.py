@@ -66,6 +66,7 @@ def test_a_small_queue_makes_the_default_batch_fit() -> None:
         ({"OTEL_BSP_EXPORT_TIMEOUT": "1.5"}, "OTEL_BSP_EXPORT_TIMEOUT"),
         ({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"}, "OTEL_TRACES_SAMPLER_ARG"),
         ({"OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT": "x"}, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT"),
+        ({"MULTI_LLM_OTEL_SPAN_EVENTS": "maybe"}, "MULTI_LLM_OTEL_SPAN_EVENTS"),
     ],
 )
 def test_each_unusable_value_is_one_problem_naming_its_variable(env: dict[str, str], variable: str) -> None:
@@ -108,3 +109,10 @@ def test_a_valid_per_signal_timeout_wins_over_an_invalid_base() -> None:
     assert [p.variable for p in settings.problems] == ["OTEL_EXPORTER_OTLP_TIMEOUT"]
     assert settings.endpoints["logs"].timeout == 3.0
     assert settings.endpoints["traces"].timeout == 10.0
+
+
+def test_span_events_come_from_the_argument_else_the_variable() -> None:
+    assert resolve({}).span_events is True
+    assert resolve({"MULTI_LLM_OTEL_SPAN_EVENTS": "false"}).span_events is False
+    assert resolve({"MULTI_LLM_OTEL_SPAN_EVENTS": "false"}, span_events=True).span_events is True
+    assert resolve({"MULTI_LLM_OTEL_SPAN_EVENTS": "maybe"}).span_events is True

@@ -91,6 +91,8 @@ class Settings:
     resource_attributes: tuple[tuple[str, str], ...]
     user_id_hash_key: bytes | None
     sdk_disabled: bool
+    # Events also put on their span by the span event bridge (MULTI_LLM_OTEL_SPAN_EVENTS).
+    span_events: bool
     problems: tuple[Problem, ...] = ()
     # Settings that are valid but have no effect here (said by ``check``, not warned about).
     notes: tuple[str, ...] = field(default=())
@@ -233,6 +235,18 @@ def _service(r: EnvReader, attributes: list[tuple[str, str]]) -> tuple[str | Non
     return None, "default"
 
 
+def _span_events(r: EnvReader, given: bool | None) -> bool:
+    if given is not None:
+        return given
+    raw = r.text("MULTI_LLM_OTEL_SPAN_EVENTS").lower()
+    if raw in ("", "true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    r.problem("MULTI_LLM_OTEL_SPAN_EVENTS", raw, "is not true or false", "true")
+    return True
+
+
 def resolve(
     env: Mapping[str, str] | None = None,
     *,
@@ -240,6 +254,7 @@ def resolve(
     protocol: str | None = None,
     sink: str | IO[str] | None = None,
     user_id_hash_key: bytes | str | None = None,
+    span_events: bool | None = None,
 ) -> Settings:
     """Every setting ``configure()`` applies, from ``env`` (default: the process environment)
     and the arguments given to ``configure()``; never raises on a bad value."""
@@ -281,6 +296,7 @@ def resolve(
         resource_attributes=tuple(attributes),
         user_id_hash_key=key.encode() if isinstance(key, str) else key,
         sdk_disabled=r.text("OTEL_SDK_DISABLED").lower() == "true",
+        span_events=_span_events(r, span_events),
         problems=tuple(r.problems),
         notes=tuple(notes),
     )

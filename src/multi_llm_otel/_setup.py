@@ -51,6 +51,7 @@ from multi_llm_otel._sdk_setup import (
 )
 from multi_llm_otel._settings import SIGNALS, Settings, resolve
 from multi_llm_otel._sink import JsonLinesWriter
+from multi_llm_otel._span_event_bridge import add_bridge
 
 __all__ = ["Telemetry", "configure"]
 
@@ -168,7 +169,7 @@ def configure(
     resource_attributes: Mapping[str, str | int | float | bool] | None = None,
     scope: EventScope | None = None,
     sink: str | IO[str] | None = None,
-    span_events: bool = True,
+    span_events: bool | None = None,
     log_records: bool = True,
     user_id_hash_key: bytes | str | None = None,
     shutdown_timeout: float = 5.0,
@@ -183,15 +184,21 @@ def configure(
     A setting that cannot be used (an invalid ``OTEL_*`` value, a sink file that cannot be
     written) is warned about once, naming it, and its default is used: this never raises.
     Calling ``configure()`` again returns the first handle unchanged.
+
+    Events are log records; the logger provider set up here also puts each on its span as a
+    span event (``EventToSpanEventBridge``) unless ``span_events=False`` or
+    ``MULTI_LLM_OTEL_SPAN_EVENTS=false``, for backends that read log-based events. With
+    ``log_records=False`` it exports no log records, and the events show as span events only.
     """
-    settings = resolve(endpoint=endpoint, protocol=protocol, sink=sink, user_id_hash_key=user_id_hash_key)
+    settings = resolve(
+        endpoint=endpoint, protocol=protocol, sink=sink, user_id_hash_key=user_id_hash_key, span_events=span_events
+    )
     return configure_with_settings(
         settings,
         service_name,
         headers=headers,
         resource_attributes=resource_attributes,
         scope=scope,
-        span_events=span_events,
         log_records=log_records,
         shutdown_timeout=shutdown_timeout,
         handle_sigterm=handle_sigterm,
@@ -205,7 +212,6 @@ def configure_with_settings(
     headers: Mapping[str, str] | None = None,
     resource_attributes: Mapping[str, str | int | float | bool] | None = None,
     scope: EventScope | None = None,
-    span_events: bool = True,
     log_records: bool = True,
     shutdown_timeout: float = 5.0,
     handle_sigterm: bool = True,
@@ -242,7 +248,7 @@ def configure_with_settings(
         providers["traces"] = trace.get_tracer_provider()
         if _is_placeholder(_logs.get_logger_provider()):
             lp = logger_provider(settings, resource)
-            if settings.exporters["logs"] != "none":
+            if settings.exporters["logs"] != "none" and log_records:
                 log_exporter: LogRecordExporter = signal_exporter("logs", settings, writer, headers)
                 processors["logs"] = batch_processor(BatchLogRecordProcessor, log_exporter, settings.logs)
                 watch_queue(processors["logs"], "logs")
@@ -250,6 +256,8 @@ def configure_with_settings(
             _logs.set_logger_provider(lp)
             installed["logs"] = True
         providers["logs"] = _logs.get_logger_provider()
+        if settings.span_events:
+            add_bridge(providers["logs"])
         if _is_placeholder(metrics.get_meter_provider()):
             readers = []
             if settings.exporters["metrics"] != "none":
@@ -275,8 +283,6 @@ def configure_with_settings(
             providers["traces"],
             providers["logs"],
             providers["metrics"],
-            span_events=span_events,
-            log_records=log_records,
             user_id_hash_key=key_bytes,
             # Span events obey the event limit, log records the log one: the smaller fits both.
             max_attributes=min(limits.event_attributes, limits.log_attributes),

@@ -173,6 +173,12 @@ def _resource(settings: Settings, line: Line) -> None:
     others = [f"{k}={v}" for k, v in settings.resource_attributes if k != "service.name"]
     line("resource", ", ".join(others) + " (OTEL_RESOURCE_ATTRIBUTES)" if others else "no extra attributes")
     line("sampler", _sampler(settings))
+    line(
+        "span events",
+        "events also on their spans (the span event bridge)"
+        if settings.span_events
+        else "off: events are log records only (MULTI_LLM_OTEL_SPAN_EVENTS / span_events=False)",
+    )
     hashed = settings.user_id_hash_key is not None
     line(
         "user ids",

@@ -302,6 +302,9 @@ def command(options: IngestOptions, stream: IO[bytes], out: IO[str], err: IO[str
     settings = replace(
         settings,
         exporters={**settings.exporters, "metrics": "none"},
+        # The spans these events belonged to ran in the process that wrote them; a span
+        # made up here would group unrelated events, so ingested events are log records.
+        span_events=False,
         sink=out if to_stdout else settings.sink,
         sink_source="stdout" if to_stdout else settings.sink_source,
     )
@@ -313,9 +316,6 @@ def command(options: IngestOptions, stream: IO[bytes], out: IO[str], err: IO[str
         telemetry = configure_with_settings(
             settings,
             "multi-llm-otel-ingest",
-            # The spans these events belonged to ran in the process that wrote them; a span
-            # made up here would group unrelated events, so ingested events are log records.
-            span_events=False,
             handle_sigterm=False,
             # The reader flushes as it goes and at the end: what is left at shutdown is what
             # a failing exporter holds, and waiting longer for it only delays the summary.

@@ -28,7 +28,8 @@ configuration (standard OpenTelemetry variables; there is no config file):
   OTEL_{TRACES,LOGS,METRICS}_EXPORTER    otlp, console (the JSON-lines sink) or none
   OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER[_ARG], OTEL_SDK_DISABLED
   MULTI_LLM_OTEL_SINK                    file for the JSON-lines sink
-  MULTI_LLM_OTEL_USER_ID_HASH_KEY        export user ids as keyed hashes"""
+  MULTI_LLM_OTEL_USER_ID_HASH_KEY        export user ids as keyed hashes
+  MULTI_LLM_OTEL_SPAN_EVENTS             false: events as log records only, not also on their spans"""
 
 _MAIN_EPILOG = f"""\
 Start with `multi-llm-otel demo`: it needs no server.

@@ -100,6 +100,9 @@ class Call:
     def _string_limit(self) -> int:
         return self.emitter.max_value_length or build.SERVER_STRING_LIMIT
 
+    def wants_model(self) -> bool:
+        return self.record.model is None
+
     def observe_model(self, model: str) -> None:
         """The SDK request carried ``model`` (the function's own arguments did not say)."""
         record = self.record

@@ -132,3 +132,19 @@ def test_strings_a_server_chose_are_bounded_everywhere(options: dict[str, Any], 
         for record in telemetry.logs():
             assert isinstance(record.body, dict)
             assert all(len(str(v)) <= limit for v in record.body.values())
+
+
+@pytest.mark.parametrize("temperature", [float("nan"), float("inf"), 10**400])
+def test_a_non_finite_sampling_parameter_is_left_out(telemetry: Captured, temperature: Any) -> None:
+    @llm_call(model="m")
+    def answer(**kwargs: Any) -> dict[str, Any]:
+        return COMPLETION
+
+    answer(temperature=temperature, top_p=0.5)
+    [span] = telemetry.spans()
+    attrs = dict(span.attributes or {})
+    assert "gen_ai.request.temperature" not in attrs
+    assert attrs["gen_ai.request.top_p"] == 0.5
+    [request] = telemetry.logs("llm_request")
+    assert isinstance(request.body, dict)
+    assert "temperature" not in request.body

@@ -148,3 +148,23 @@ def test_a_non_finite_sampling_parameter_is_left_out(telemetry: Captured, temper
     [request] = telemetry.logs("llm_request")
     assert isinstance(request.body, dict)
     assert "temperature" not in request.body
+
+
+async def test_an_async_client_s_request_model_is_observed_too(telemetry: Captured) -> None:
+    async def reply(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json=COMPLETION)
+
+    client = openai.AsyncOpenAI(
+        api_key="sk-test-not-a-real-key-000000",
+        max_retries=0,
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(reply)),
+    )
+
+    @llm_call
+    async def answer(prompt: str) -> Any:
+        return await client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}])
+
+    await answer("hi")
+    [span] = telemetry.spans()
+    assert span.name == "chat gpt-4o-mini"
+    assert request_models(telemetry) == {"gpt-4o-mini"}

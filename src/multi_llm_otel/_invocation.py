@@ -204,6 +204,12 @@ class Call:
 
         self._close(outcome)
 
+    def abandon(self) -> None:
+        """The call was dropped before it ran (a coroutine never awaited): its span ends, with
+        no response to report."""
+        if self._claim():
+            self._end_span_quietly()
+
     def _settle_provider(self, reader: Extractor | None, server_hint: str | None) -> None:
         name = self.choice.settle(reader, server_hint)
         if name is not None:

@@ -63,6 +63,10 @@ def test_the_readme_example_names_the_model_the_sdk_call_received(telemetry: Cap
     [response] = telemetry.logs("llm_response")
     assert isinstance(response.body, dict)
     assert response.body["model"] == "gpt-4o-mini"
+    [request] = telemetry.logs("llm_request")
+    assert isinstance(request.body, dict)
+    assert request.body["model"] == "gpt-4o-mini", "llm_request waits for the request it describes"
+    assert telemetry.event_names() == ["llm_request", "llm_response"]
 
 
 def test_outside_a_decorated_call_the_client_works_as_before(telemetry: Captured) -> None:

@@ -62,7 +62,7 @@ class Call:
         self._lock = threading.Lock()
         record = self.record = CallRecord(
             provider=choice.provider,
-            model=build.cut(model, emitter.max_value_length or build.SERVER_STRING_LIMIT),
+            model=build.cut(model, self._string_limit()),
             operation=operation,
             scope=scope,
             request=request,

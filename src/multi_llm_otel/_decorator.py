@@ -10,13 +10,13 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
-from contextvars import ContextVar
 from typing import Any, TypeVar, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from multi_llm_otel import _diagnostics, providers
+from multi_llm_otel import _diagnostics, _nested_calls, _sdk_spans, providers
+from multi_llm_otel._call_context import current_call as _current_call
 from multi_llm_otel._content_capture import enabled_by_env
 from multi_llm_otel._emitter import active
 from multi_llm_otel._events import EventScope
@@ -29,8 +29,6 @@ __all__ = ["llm_call", "record_cache"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 ScopeOption = EventScope | Callable[..., EventScope] | None
-
-_current_call: ContextVar[Call | None] = ContextVar("multi_llm_otel.call", default=None)
 
 
 def record_cache(hit: bool, *, key: str | None = None) -> None:
@@ -162,6 +160,7 @@ def _begin(
 ) -> Call | None:
     try:
         extractor, client = _find_client(options, args, kwargs)
+        _sdk_spans.prepare(extractor)
         request = request_from_kwargs(extractor, kwargs)
         # A generator function streams whatever its arguments say.
         request.stream = request.stream or streams
@@ -211,7 +210,7 @@ def _settle(call: Call, result: Any) -> Any:
     try:
         extractor = providers.for_stream(result)
         if extractor is None and not (inspect.isgenerator(result) or inspect.isasyncgen(result)):
-            call.finish_response(result)
+            call.finish_response(_nested_calls.response_of(call, result))
             return result
         if extractor is not None and call.extractor is None:
             call.extractor = extractor

@@ -12,6 +12,7 @@ import inspect
 from typing import Any
 
 from multi_llm_otel import _diagnostics
+from multi_llm_otel._call_context import current_call
 from multi_llm_otel._invocation import Call
 
 # Helper methods that consume the rest of the stream internally, past the proxy's iterator.
@@ -107,7 +108,13 @@ class StreamProxy(_Proxy):
         return item
 
     def __enter__(self) -> Any:
-        return self._child(self._ml_wrapped.__enter__())
+        # A stream manager sends its request on entering: that request is this call's.
+        token = current_call.set(self._ml_call)
+        try:
+            inner = self._ml_wrapped.__enter__()
+        finally:
+            current_call.reset(token)
+        return self._child(inner)
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
         try:
@@ -152,7 +159,12 @@ class AsyncStreamProxy(_Proxy):
         return item
 
     async def __aenter__(self) -> Any:
-        return self._child(await self._ml_wrapped.__aenter__())
+        token = current_call.set(self._ml_call)
+        try:
+            inner = await self._ml_wrapped.__aenter__()
+        finally:
+            current_call.reset(token)
+        return self._child(inner)
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
         try:

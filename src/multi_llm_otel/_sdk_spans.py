@@ -1,0 +1,87 @@
+"""One CLIENT span per LLM request when the SDK traces its own calls.
+
+The ``anthropic`` SDK (2.x) starts an ``anthropic.messages.create`` CLIENT span for every
+request unless ``ANTHROPIC_OPEN_TELEMETRY=false`` or the client's ``open_telemetry`` option turns
+it off. Inside a call of ours that owns a span, that would be a second span for the same request,
+and a second set of usage attributes that span-to-metrics pipelines would count twice. So for
+the requests of such a call the SDK is told that it has no span (its own contract for a span
+that cannot start: the request goes on untraced); our span carries the GenAI attributes, the
+events and the metrics. Every other request (outside our calls, or under ``own_span=False``, where
+the SDK's span is the only one) keeps the SDK's span.
+
+The SDK offers no per-request switch, so this wraps the module function its clients call to
+start the span (``anthropic._base_client.start_api_call_span``); an SDK without it is left alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+import threading
+from typing import Any
+
+from multi_llm_otel import _diagnostics
+from multi_llm_otel._call_context import current_call
+from multi_llm_otel.providers import Extractor
+
+_MODULE = "anthropic._base_client"
+_FUNCTION = "start_api_call_span"
+# The spans of inference requests; the SDK's other spans (count_tokens, batches) stay.
+_INFERENCE_SPANS = frozenset({"anthropic.messages.create"})
+_MARK = "_multi_llm_otel_original"
+
+_lock = threading.Lock()
+_done: list[bool] = [False]
+
+
+def prepare(extractor: Extractor | None) -> None:
+    """Called as each call starts: wraps the SDK's span start once an Anthropic client is seen."""
+    if _done[0] or extractor is None or extractor.name != "anthropic":
+        return
+    with _lock:
+        if not _done[0]:
+            _done[0] = True
+            install()
+
+
+def install() -> bool:
+    """Wrap the SDK's span start; true when it is (now or already) wrapped."""
+    try:
+        module = sys.modules.get(_MODULE) or importlib.import_module(_MODULE)
+    except ImportError:
+        return False
+    original = getattr(module, _FUNCTION, None)
+    if original is None:
+        return False
+    if hasattr(original, _MARK):
+        return True
+    try:
+        setattr(module, _FUNCTION, _suppressing(original))
+    except Exception as exc:  # noqa: BLE001 - two spans are better than a broken SDK
+        _diagnostics.report("instrumentation_failed", f"cannot defer the anthropic SDK's span: {exc}", exc)
+        return False
+    return True
+
+
+def uninstall() -> None:
+    """Put the SDK's own function back (tests, ``uninstrument()``)."""
+    with _lock:
+        module = sys.modules.get(_MODULE)
+        current = getattr(module, _FUNCTION, None) if module is not None else None
+        original = getattr(current, _MARK, None)
+        if original is not None:
+            setattr(module, _FUNCTION, original)
+        _done[0] = False
+
+
+def _suppressing(original: Any) -> Any:
+    @functools.wraps(original)
+    def start_api_call_span(tracer: Any, base_url: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
+        call = current_call.get()
+        if call is not None and call.span is not None and getattr(options, "span_name", None) in _INFERENCE_SPANS:
+            return None
+        return original(tracer, base_url, options, *args, **kwargs)
+
+    setattr(start_api_call_span, _MARK, original)
+    return start_api_call_span

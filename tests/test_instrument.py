@@ -12,11 +12,13 @@ from typing import Any
 import anthropic
 import httpx
 import httpx2
+import lmstudio
 import ollama
 import openai
 import pytest
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.trace import SpanKind
+from tests.test_decorator_native import prediction_stream
 
 import multi_llm_otel
 from multi_llm_otel import EventScope, bind_scope, instrument, llm_call, uninstrument
@@ -195,6 +197,12 @@ def test_import_stays_free_of_opentelemetry_and_instrument_is_lazy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
     assert multi_llm_otel.instrument is instrument
+    # instrument() itself needs no opentelemetry-instrumentation: only the launcher's class does.
+    code = (
+        "import sys, multi_llm_otel; multi_llm_otel.instrument(); print('opentelemetry.instrumentation' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 # --- what an instrumented method reports ---------------------------------------------------------
@@ -253,6 +261,24 @@ def test_anthropic_messages_create_and_stream(telemetry: Captured) -> None:
     assert len(client_spans(telemetry)) == 2
 
 
+async def test_anthropic_async_create_and_stream(telemetry: Captured) -> None:
+    instrument()
+    client = anthropic.AsyncAnthropic(
+        base_url="http://10.0.0.7:9000",
+        api_key="sk-ant-test",
+        max_retries=0,
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(anthropic_handler)),
+        open_telemetry={"tracer_provider": telemetry.tracer_provider},
+    )
+    await client.messages.create(model=MODEL, max_tokens=8, messages=HI)
+    async with client.messages.stream(model=MODEL, max_tokens=8, messages=HI) as stream:
+        text = await stream.get_final_text()
+
+    assert text == "Hi!"
+    assert [s.name for s in client_spans(telemetry)] == [f"chat {MODEL}"] * 2, "and none of the SDK's"
+    assert tokens(telemetry) == {"input": 18, "output": 7}
+
+
 def test_ollama_client_chat(telemetry: Captured) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
@@ -275,6 +301,26 @@ def test_ollama_client_chat(telemetry: Captured) -> None:
     (span,) = client_spans(telemetry)
     assert span.attributes is not None
     assert (span.attributes["gen_ai.provider.name"], span.attributes["gen_ai.usage.input_tokens"]) == ("ollama", 12)
+
+
+def test_lm_studio_respond_and_respond_stream(telemetry: Captured, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK's prediction channel fed recorded messages (no LM Studio app runs here)."""
+    instrument()
+    client = lmstudio.Client("localhost:1234")
+    try:
+        model = lmstudio.LLM("qwen2.5-7b-instruct", client.llm)
+        monkeypatch.setattr(client.llm, "_respond_stream", lambda *args, **kwargs: prediction_stream())
+        result = model.respond(lmstudio.Chat("You are terse."))
+        stream = model.respond_stream(lmstudio.Chat("You are terse."))
+        fragments = [fragment.content for fragment in stream]
+    finally:
+        client.close()
+
+    assert result.content == "Hello!"
+    assert fragments == ["Hel", "lo!"]
+    spans = client_spans(telemetry)
+    assert [s.attributes["gen_ai.provider.name"] for s in spans] == ["lm_studio", "lm_studio"]  # type: ignore[index]
+    assert tokens(telemetry) == {"input": 48, "output": 6}
 
 
 def test_an_instrumented_method_inside_a_decorated_function_is_one_call(telemetry: Captured) -> None:

@@ -126,16 +126,17 @@ def anthropic_handler(request: httpx2.Request) -> httpx2.Response:
     if request.url.path.endswith("/count_tokens"):
         return httpx2.Response(200, json={"input_tokens": 9})
     if json.loads(request.content).get("stream"):
-        return httpx2.Response(200, content=message_stream(), headers={"content-type": "text/event-stream"})
-    return httpx2.Response(200, json=message())
+        headers = {"content-type": "text/event-stream", "request-id": "req_stream"}
+        return httpx2.Response(200, content=message_stream(), headers=headers)
+    return httpx2.Response(200, json=message(), headers={"request-id": "req_plain"})
 
 
-def anthropic_client(**options: Any) -> anthropic.Anthropic:
+def anthropic_client(handler: Any = anthropic_handler, **options: Any) -> anthropic.Anthropic:
     return anthropic.Anthropic(
         base_url="http://10.0.0.7:9000",
         api_key="sk-ant-test",
         max_retries=0,
-        http_client=httpx2.Client(transport=httpx2.MockTransport(anthropic_handler)),
+        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
         **options,
     )
 
@@ -370,7 +371,16 @@ def test_the_anthropic_sdk_traces_itself_when_left_alone(telemetry: Captured) ->
 def test_one_client_span_per_request_whether_or_not_the_sdk_traces(
     telemetry: Captured, sdk_tracing: bool, how: str
 ) -> None:
-    client = anthropic_client(open_telemetry={"tracer_provider": telemetry.tracer_provider, "traces": sdk_tracing})
+    seen_traceparents: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if "traceparent" in request.headers:
+            seen_traceparents.append(request.headers["traceparent"][3:-3])
+        return anthropic_handler(request)
+
+    client = anthropic_client(
+        handler, open_telemetry={"tracer_provider": telemetry.tracer_provider, "traces": sdk_tracing}
+    )
     if how == "instrument":
         instrument()
         create = client.messages.create
@@ -382,9 +392,16 @@ def test_one_client_span_per_request_whether_or_not_the_sdk_traces(
     ) as stream:
         stream.until_done()
 
-    assert [s.name for s in client_spans(telemetry)] == [f"chat {MODEL}", f"chat {MODEL}"]
+    spans = client_spans(telemetry)
+    assert [s.name for s in spans] == [f"chat {MODEL}", f"chat {MODEL}"]
     assert telemetry.event_names().count("llm_response") == 2
     assert tokens(telemetry) == {"input": 18, "output": 7}, "each request's tokens counted once"
+    # With its tracing on, the SDK records onto our span and propagates its context.
+    sdk_attributes = [(s.attributes or {}).get("anthropic.request.id") for s in spans]
+    assert sdk_attributes == (["req_plain", "req_stream"] if sdk_tracing else [None, None])
+    if sdk_tracing:
+        assert all((s.attributes or {})["url.full"] == "http://10.0.0.7:9000/v1/messages" for s in spans)
+        assert seen_traceparents == [f"{s.context.trace_id:032x}-{s.context.span_id:016x}" for s in spans]
 
 
 def test_the_sdk_keeps_its_spans_for_other_requests_and_after_uninstrument(telemetry: Captured) -> None:

@@ -3,11 +3,14 @@
 The ``anthropic`` SDK (2.x) starts an ``anthropic.messages.create`` CLIENT span for every
 request unless ``ANTHROPIC_OPEN_TELEMETRY=false`` or the client's ``open_telemetry`` option turns
 it off. Inside a call of ours that owns a span, that would be a second span for the same request,
-and a second set of usage attributes that span-to-metrics pipelines would count twice. So for
-the requests of such a call the SDK is told that it has no span (its own contract for a span
-that cannot start: the request goes on untraced); our span carries the GenAI attributes, the
-events and the metrics. Every other request (outside our calls, or under ``own_span=False``, where
-the SDK's span is the only one) keeps the SDK's span.
+with a second set of usage attributes for span-to-metrics pipelines to count.
+
+That span ends inside the SDK call, before the response reaches the caller, so our events cannot
+go on it. Instead, for the requests of such a call, the SDK is handed our span in place of the one
+it would start: it records onto it what it records (``anthropic.request.id``, ``url.full``,
+``http.response.status_code``...) and sends its trace context with the request, but only our call
+ends it. Every other request (outside our calls, or under ``own_span=False``, where the SDK's span
+is the only one) keeps the SDK's own span.
 
 The SDK offers no per-request switch, so this wraps the module function its clients call to
 start the span (``anthropic._base_client.start_api_call_span``); an SDK without it is left alone.
@@ -20,6 +23,9 @@ import importlib
 import sys
 import threading
 from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanContext, Status, StatusCode
 
 from multi_llm_otel import _diagnostics
 from multi_llm_otel._call_context import current_call
@@ -80,8 +86,59 @@ def _suppressing(original: Any) -> Any:
     def start_api_call_span(tracer: Any, base_url: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
         call = current_call.get()
         if call is not None and call.span is not None and getattr(options, "span_name", None) in _INFERENCE_SPANS:
-            return None
+            return LentSpan(call.span)
         return original(tracer, base_url, options, *args, **kwargs)
 
     setattr(start_api_call_span, _MARK, original)
     return start_api_call_span
+
+
+class LentSpan(trace.Span):
+    """Our call's span as the SDK sees it: it records onto it, but only the call ends it.
+
+    Writes after the call ended (the SDK reads a stream's end on its own schedule) are dropped,
+    rather than warned about by the OpenTelemetry SDK.
+    """
+
+    __slots__ = ("_span",)
+
+    def __init__(self, span: trace.Span) -> None:
+        self._span = span
+
+    def end(self, end_time: int | None = None) -> None:
+        """The call ends the span, once it has the response."""
+
+    def get_span_context(self) -> SpanContext:
+        return self._span.get_span_context()
+
+    def is_recording(self) -> bool:
+        return self._span.is_recording()
+
+    def set_attributes(self, attributes: Any) -> None:
+        if self._span.is_recording():
+            self._span.set_attributes(attributes)
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        if self._span.is_recording():
+            self._span.set_attribute(key, value)
+
+    def add_event(self, name: str, attributes: Any = None, timestamp: int | None = None) -> None:
+        if self._span.is_recording():
+            self._span.add_event(name, attributes, timestamp)
+
+    def add_link(self, context: SpanContext, attributes: Any = None) -> None:
+        if self._span.is_recording():
+            self._span.add_link(context, attributes)
+
+    def update_name(self, name: str) -> None:
+        """The span keeps the GenAI name the call gave it."""
+
+    def set_status(self, status: Status | StatusCode, description: str | None = None) -> None:
+        if self._span.is_recording():
+            self._span.set_status(status, description)
+
+    def record_exception(
+        self, exception: BaseException, attributes: Any = None, timestamp: int | None = None, escaped: bool = False
+    ) -> None:
+        if self._span.is_recording():
+            self._span.record_exception(exception, attributes, timestamp, escaped)

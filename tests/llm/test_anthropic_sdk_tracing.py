@@ -56,6 +56,10 @@ def test_a_decorated_call_is_one_client_span(llama_server: str, telemetry: Captu
         usage.input_tokens + (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
     )
     assert token_sums(telemetry) == {"input": expected_input, "output": usage.output_tokens}
+    # With its tracing on, the SDK records its own attributes onto our span.
+    assert span.attributes is not None
+    assert span.attributes.get("http.response.status_code") == (200 if traces else None)
+    assert span.attributes.get("url.full") == (f"{llama_server}/v1/messages" if traces else None)
 
 
 @pytest.mark.parametrize("traces", [True, False], ids=["sdk-tracing-on", "sdk-tracing-off"])

@@ -344,6 +344,36 @@ def test_an_instrumented_method_inside_a_decorated_function_is_one_call(telemetr
     assert tokens(telemetry) == {"input": 11, "output": 3}
 
 
+def test_errors_propagate_unchanged_and_are_reported_once(telemetry: Captured) -> None:
+    instrument()
+    client = openai.OpenAI(
+        base_url="http://10.0.0.7:9000/v1",
+        api_key="sk-test",
+        max_retries=0,
+        http_client=httpx2.Client(
+            transport=httpx2.MockTransport(lambda request: httpx2.Response(503, json={"error": {"message": "busy"}}))
+        ),
+    )
+
+    @llm_call
+    def answer() -> str:
+        return str(client.chat.completions.create(model=MODEL, messages=HI).choices[0].message.content)
+
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(model=MODEL, messages=HI)
+    with pytest.raises(openai.InternalServerError):
+        answer()
+
+    assert [s.status.status_code.name for s in client_spans(telemetry)] == ["ERROR", "ERROR"]
+    assert [r.body["status_code"] for r in telemetry.logs("llm_error")] == [503, 503]  # type: ignore[index]
+
+
+def test_a_scope_of_the_wrong_type_is_refused() -> None:
+    with pytest.raises(TypeError):
+        instrument(scope="user-1")  # type: ignore[arg-type]
+    assert not multi_llm_otel._instrument.instrumented()
+
+
 def test_scope_from_bind_scope_or_a_callable_given_to_instrument(telemetry: Captured) -> None:
     instrument()
     client = openai_client()

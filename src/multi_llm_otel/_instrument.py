@@ -68,8 +68,8 @@ def instrument(*, scope: ScopeSource = None, capture_content: bool | None = None
     ``scope`` is an ``EventScope`` or a callable taking no argument that returns one, asked at
     each call (default: the scope bound with ``bind_scope``). ``capture_content`` as for
     ``@llm_call``. Returns the names of the methods wrapped; calling it again while instrumented
-    changes nothing and returns ``[]``. Never raises: a method that cannot be wrapped is reported
-    in ``stats()`` and left alone.
+    changes nothing and returns ``[]``. A method that cannot be wrapped is reported in
+    ``stats()`` and left alone; only a ``scope`` of the wrong type raises (``TypeError``).
     """
     option = _scope_option(scope)
     done: list[str] = []

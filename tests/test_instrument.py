@@ -434,6 +434,18 @@ def test_one_client_span_per_request_whether_or_not_the_sdk_traces(
         assert seen_traceparents == [f"{s.context.trace_id:032x}-{s.context.span_id:016x}" for s in spans]
 
 
+def test_one_client_span_when_the_function_makes_its_own_client(telemetry: Captured) -> None:
+    @llm_call
+    def ask() -> Any:
+        client = anthropic_client(open_telemetry={"tracer_provider": telemetry.tracer_provider})
+        return client.messages.create(model=MODEL, max_tokens=8, messages=HI)
+
+    ask()
+    (span,) = client_spans(telemetry)
+    assert span.name == "chat", "no model among the arguments, none of the SDK's spans either"
+    assert (span.attributes or {})["gen_ai.response.model"] == MODEL
+
+
 def test_the_sdk_keeps_its_spans_for_other_requests_and_after_uninstrument(telemetry: Captured) -> None:
     instrument()
     client = anthropic_client(open_telemetry={"tracer_provider": telemetry.tracer_provider})

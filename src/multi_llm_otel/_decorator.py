@@ -159,8 +159,8 @@ def _begin(
     options: _Options, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, streams: bool = False
 ) -> Call | None:
     try:
+        _sdk_spans.prepare()
         extractor, client = _find_client(options, args, kwargs)
-        _sdk_spans.prepare(extractor)
         request = request_from_kwargs(extractor, kwargs)
         # A generator function streams whatever its arguments say.
         request.stream = request.stream or streams

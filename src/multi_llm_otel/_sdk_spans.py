@@ -29,7 +29,6 @@ from opentelemetry.trace import SpanContext, Status, StatusCode
 
 from multi_llm_otel import _diagnostics
 from multi_llm_otel._call_context import current_call
-from multi_llm_otel.providers import Extractor
 
 _MODULE = "anthropic._base_client"
 _FUNCTION = "start_api_call_span"
@@ -41,9 +40,10 @@ _lock = threading.Lock()
 _done: list[bool] = [False]
 
 
-def prepare(extractor: Extractor | None) -> None:
-    """Called as each call starts: wraps the SDK's span start once an Anthropic client is seen."""
-    if _done[0] or extractor is None or extractor.name != "anthropic":
+def prepare() -> None:
+    """Called as each call starts: wraps the SDK's span start once the SDK is imported, whether
+    or not the call's client can be seen (a function may make its client inside)."""
+    if _done[0] or _MODULE not in sys.modules:
         return
     with _lock:
         if not _done[0]:

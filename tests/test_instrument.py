@@ -374,6 +374,21 @@ def test_a_scope_of_the_wrong_type_is_refused() -> None:
     assert not multi_llm_otel._instrument.instrumented()
 
 
+async def test_an_async_instrumented_method_inside_an_async_decorated_function(telemetry: Captured) -> None:
+    instrument()
+    client = async_openai_client()
+
+    @llm_call
+    async def answer() -> str:
+        response = await client.chat.completions.create(model=MODEL, messages=HI)
+        return str(response.choices[0].message.content)
+
+    assert await answer() == "Hi!"
+    (span,) = client_spans(telemetry)
+    assert span.name == f"chat {MODEL}"
+    assert tokens(telemetry) == {"input": 11, "output": 3}
+
+
 def test_scope_from_bind_scope_or_a_callable_given_to_instrument(telemetry: Captured) -> None:
     instrument()
     client = openai_client()
@@ -481,3 +496,24 @@ def test_the_entry_point_names_a_base_instrumentor() -> None:
     assert vars(openai.resources.chat.completions.Completions)["create"] is not original
     instrumentor.uninstrument()
     assert vars(openai.resources.chat.completions.Completions)["create"] is original
+
+
+def test_the_instrumentor_takes_providers_as_other_instrumentors_do() -> None:
+    from multi_llm_otel.instrumentor import MultiLlmOtelInstrumentor
+
+    captured = Captured()
+    instrumentor = MultiLlmOtelInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=captured.tracer_provider,
+        logger_provider=captured.logger_provider,
+        meter_provider=captured.meter_provider,
+    )
+    try:
+        openai_client().chat.completions.create(model=MODEL, messages=HI)
+    finally:
+        instrumentor.uninstrument()
+    openai_client().chat.completions.create(model=MODEL, messages=HI)
+
+    assert [s.name for s in captured.spans()] == [f"chat {MODEL}"], "the second call was not instrumented"
+    assert captured.event_names() == ["llm_request", "llm_response"]
+    assert tokens(captured) == {"input": 11, "output": 3}

@@ -183,6 +183,18 @@ def test_instrument_wraps_every_sdk_method_and_uninstrument_restores_the_origina
         assert vars(_holder(target))[target.name] is original, target
 
 
+def test_a_method_an_sdk_version_lacks_is_reported_and_the_rest_instrumented(monkeypatch: pytest.MonkeyPatch) -> None:
+    from multi_llm_otel import _instrument
+
+    missing = _instrument.Target("openai.resources.chat.completions", "Completions", "no_such_method")
+    absent_sdk = _instrument.Target("no_such_sdk.resources", "Client", "chat")
+    monkeypatch.setattr(_instrument, "TARGETS", (missing, absent_sdk, *TARGETS))
+
+    assert len(instrument()) == len(TARGETS)
+    assert multi_llm_otel.stats().get("instrumentation_failed") == 1
+    multi_llm_otel.reset_stats()
+
+
 def test_the_module_level_ollama_functions_stay_bound_to_the_default_client() -> None:
     default_client = ollama.chat.__self__
     instrument()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import inspect
 import threading
 import types
@@ -112,11 +113,13 @@ def _patch(target: Target, scope: _decorator.ScopeOption, capture_content: bool 
     try:
         module = importlib.import_module(target.module)
     except ImportError:
-        return False
+        if importlib.util.find_spec(target.module.partition(".")[0]) is None:
+            return False  # the SDK is not installed: nothing to do
+        raise
     holder: Any = getattr(module, target.owner) if target.owner else module
     original = vars(holder).get(target.name)
     if original is None:
-        return False
+        raise AttributeError(f"this version of the SDK has no {target.name}")
     if isinstance(original, types.MethodType):
         # A method bound at import: wrap the class's function and bind it to the same client.
         wrapper: Any = types.MethodType(_wrap(original.__func__, scope, capture_content), original.__self__)

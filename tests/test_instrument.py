@@ -336,6 +336,34 @@ def test_lm_studio_respond_and_respond_stream(telemetry: Captured, monkeypatch: 
     assert tokens(telemetry) == {"input": 48, "output": 6}
 
 
+async def test_ollama_async_generate_stream(telemetry: Captured) -> None:
+    lines = [
+        {"model": "llama3.2", "created_at": "2026-01-01T00:00:00Z", "response": "Hi", "done": False},
+        {
+            "model": "llama3.2",
+            "created_at": "2026-01-01T00:00:01Z",
+            "response": "!",
+            "done": True,
+            "done_reason": "stop",
+            "prompt_eval_count": 7,
+            "eval_count": 2,
+        },
+    ]
+    ndjson = "".join(json.dumps(line) + "\n" for line in lines)
+
+    instrument()
+    client = ollama.AsyncClient(
+        host="http://127.0.0.1:11434", transport=httpx.MockTransport(lambda request: httpx.Response(200, text=ndjson))
+    )
+    stream = await client.generate(model="llama3.2", prompt="hi", stream=True)
+    text = "".join([part.response async for part in stream])
+
+    assert text == "Hi!"
+    response = body(telemetry, "llm_response")
+    assert (response["chunk_count"], response["completed"], response["input_tokens"]) == (2, True, 7)
+    assert tokens(telemetry) == {"input": 7, "output": 2}
+
+
 def test_an_instrumented_method_inside_a_decorated_function_is_one_call(telemetry: Captured) -> None:
     instrument()
 

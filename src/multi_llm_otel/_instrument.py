@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from multi_llm_otel import _decorator, _diagnostics, _nested_calls, _sdk_spans
-from multi_llm_otel._call_context import current_call
 from multi_llm_otel._events import EventScope
+from multi_llm_otel._request_observer import current_call
 
 __all__ = ["TARGETS", "instrument", "instrumented", "uninstrument"]
 

@@ -13,9 +13,12 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from multi_llm_otel import _diagnostics, providers
-from multi_llm_otel._invocation import request_from_kwargs
-from multi_llm_otel._json_value import _clean_str
+from multi_llm_otel import _attribute_names as names
+from multi_llm_otel import providers
+from multi_llm_otel._guard import contained
+from multi_llm_otel._provider_choice import read_request
+from multi_llm_otel._request_observer import observe_requests
+from multi_llm_otel.providers._base import remember_client_secrets
 
 if TYPE_CHECKING:
     from multi_llm_otel._invocation import Call
@@ -37,51 +40,41 @@ def response_of(call: Call, result: object) -> object:
 
 def before_inner(outer: Call, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
     """Give ``outer`` the client and the request an inner SDK method was called with."""
-    try:
+    with contained():
         owner = args[0] if args else None
         extractor = providers.for_client(owner)
         if extractor is None:
             return
-        if outer.extractor is None:
-            outer.extractor = extractor
-        request = request_from_kwargs(extractor, kwargs)
-        if outer.model is None and request.model:
-            _set_model(outer, request.model)
-        if outer.provider is None and outer.fallback_provider is None:
+        choice = outer.choice
+        if choice.extractor is None:
+            # As if the client had been found when the call started (ProviderChoice does the same).
+            remember_client_secrets(owner)
+            observe_requests(owner)
             _set_server(outer, extractor, owner)
-    except Exception as exc:  # noqa: BLE001 - the SDK call goes ahead regardless
-        _diagnostics.report("instrumentation_failed", str(exc), exc)
+        choice.adopt(extractor)
+        request = read_request(extractor, kwargs)
+        if request.model:
+            outer.observe_model(request.model)
 
 
 def after_inner(outer: Call, result: object) -> None:
     """Keep the response an inner SDK method returned for ``outer`` (not a stream: the outer call
     watches the stream it returns, and a stream consumed inside the function is not seen)."""
-    try:
+    with contained():
         if providers.for_response(result) is not None:
             _inner_response.set((outer, result))
-    except Exception as exc:  # noqa: BLE001
-        _diagnostics.report("instrumentation_failed", str(exc), exc)
-
-
-def _set_model(call: Call, model: str) -> None:
-    call.model = model
-    call.metric_attrs["gen_ai.request.model"] = model
-    if call.span is not None:
-        call.span.set_attribute("gen_ai.request.model", model)
-        call.span.update_name(_clean_str(f"{call.operation} {model}"))
 
 
 def _set_server(call: Call, extractor: providers.Extractor, owner: object) -> None:
+    choice, record = call.choice, call.record
     name, address, port = providers.provider_from_base_url(extractor.base_url(owner), "")
-    call.fallback_provider = f"{extractor.name}_compatible" if address else extractor.name
-    extra: dict[str, Any] = {}
-    if name:
-        call.provider = name
-        extra["gen_ai.provider.name"] = name
+    choice.fallback = f"{extractor.name}_compatible" if address else extractor.name
+    attrs: dict[str, Any] = {}
+    if name and choice.provider is None:
+        choice.provider = record.provider = attrs[names.PROVIDER_NAME] = name
     if address:
-        extra["server.address"] = address
+        choice.address = record.server_address = attrs[names.SERVER_ADDRESS] = address
     if port:
-        extra["server.port"] = port
-    call.metric_attrs.update(extra)
-    if call.span is not None and extra:
-        call.span.set_attributes(extra)
+        choice.port = record.server_port = attrs[names.SERVER_PORT] = port
+    if call.span is not None and attrs:
+        call.span.set_attributes(attrs)

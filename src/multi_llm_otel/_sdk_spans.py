@@ -28,7 +28,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanContext, Status, StatusCode
 
 from multi_llm_otel import _diagnostics
-from multi_llm_otel._call_context import current_call
+from multi_llm_otel._request_observer import current_call
 
 _MODULE = "anthropic._base_client"
 _FUNCTION = "start_api_call_span"

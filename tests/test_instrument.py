@@ -408,6 +408,26 @@ def test_errors_propagate_unchanged_and_are_reported_once(telemetry: Captured) -
     assert [r.body["status_code"] for r in telemetry.logs("llm_error")] == [503, 503]  # type: ignore[index]
 
 
+def test_the_clients_api_key_echoed_in_an_error_is_masked(telemetry: Captured) -> None:
+    key = "team-key-4f9a2c7e1b"  # no known key prefix: masked because it is this client's key
+    echo = {"error": {"message": f"Incorrect API key provided: {key}", "type": "invalid_request_error"}}
+    client = openai.OpenAI(
+        base_url="http://10.0.0.7:9000/v1",
+        api_key=key,
+        max_retries=0,
+        http_client=httpx2.Client(transport=httpx2.MockTransport(lambda request: httpx2.Response(401, json=echo))),
+    )
+    instrument()
+    with pytest.raises(openai.AuthenticationError):
+        client.chat.completions.create(model=MODEL, messages=HI)
+
+    exported = json.dumps([r.body for r in telemetry.logs()], default=str) + json.dumps(
+        [dict(s.attributes or {}) for s in telemetry.spans()] + [s.status.description for s in telemetry.spans()]
+    )
+    assert "Incorrect API key provided" in exported
+    assert key not in exported
+
+
 def test_a_scope_of_the_wrong_type_is_refused() -> None:
     with pytest.raises(TypeError):
         instrument(scope="user-1")  # type: ignore[arg-type]

@@ -577,3 +577,26 @@ def test_the_instrumentor_takes_providers_as_other_instrumentors_do() -> None:
     assert [s.name for s in captured.spans()] == [f"chat {MODEL}"], "the second call was not instrumented"
     assert captured.event_names() == ["llm_request", "llm_response"]
     assert tokens(captured) == {"input": 11, "output": 3}
+
+
+@pytest.mark.parametrize(("disabled", "expected"), [("", "True"), ("multi_llm_otel", "False")])
+def test_the_launcher_loads_the_instrumentor_unless_disabled(tmp_path: Any, disabled: str, expected: str) -> None:
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    launcher = shutil.which("opentelemetry-instrument", path=str(Path(sys.executable).parent))
+    assert launcher is not None
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "HOME": str(tmp_path),
+        "MULTI_LLM_OTEL_SINK": str(tmp_path / "sink.jsonl"),
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": disabled,
+    }
+    code = "import multi_llm_otel._instrument as i; print(i.instrumented())"
+    result = subprocess.run(
+        [launcher, sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == expected

@@ -2,9 +2,9 @@
 
 ``@llm_call def answer(q): return client.chat.completions.create(...).choices[0].message.content``
 with ``instrument()`` active is one LLM call, not two. The inner method records nothing of its
-own: it tells the outer call what it sees (the client, so the provider and server; the request's
-model and parameters; the response) and the outer call, which alone has a span, reports them. A
-function that returns only the text of the answer then still reports the model and the tokens.
+own: it tells the outer call what it sees (the client, so the provider and server; the model the
+request names; the response) and the outer call, which alone has a span, reports them. A function
+that returns only the text of the answer then still reports the model and the tokens.
 """
 
 from __future__ import annotations

@@ -63,9 +63,9 @@ def install() -> bool:
     if hasattr(original, _MARK):
         return True
     try:
-        setattr(module, _FUNCTION, _suppressing(original))
+        setattr(module, _FUNCTION, _lending(original))
     except Exception as exc:  # noqa: BLE001 - two spans are better than a broken SDK
-        _diagnostics.report("instrumentation_failed", f"cannot defer the anthropic SDK's span: {exc}", exc)
+        _diagnostics.report("instrumentation_failed", f"cannot lend our span to the anthropic SDK: {exc}", exc)
         return False
     return True
 
@@ -81,7 +81,7 @@ def uninstall() -> None:
         _done[0] = False
 
 
-def _suppressing(original: Any) -> Any:
+def _lending(original: Any) -> Any:
     @functools.wraps(original)
     def start_api_call_span(tracer: Any, base_url: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
         call = current_call.get()

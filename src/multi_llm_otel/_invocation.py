@@ -327,7 +327,7 @@ class Call:
             ("input_tokens", info.input_tokens),
             ("output_tokens", info.output_tokens),
             ("cache_read_tokens", info.cache_read_tokens),
-            ("cache_write_tokens", info.cache_write_tokens),
+            ("cache_creation_tokens", info.cache_write_tokens),
             ("reasoning_tokens", info.reasoning_tokens),
         ):
             if value is not None:
@@ -362,7 +362,7 @@ class Call:
         meta["cache"] = "provider"
         meta["cache_read_tokens"] = read or 0
         if info.cache_write_tokens is not None:
-            meta["cache_write_tokens"] = info.cache_write_tokens
+            meta["cache_creation_tokens"] = info.cache_write_tokens
         if info.input_tokens is not None:
             meta["input_tokens"] = info.input_tokens
         self._emit(event)

@@ -359,7 +359,7 @@ def local_completion(model: str) -> JSON:
     ("base_url", "provider", "address", "port"),
     [
         ("http://127.0.0.1:11434/v1", "ollama", "127.0.0.1", 11434),
-        ("http://localhost:1234/v1", "lm_studio", "localhost", 1234),
+        ("http://localhost:1234/v1", "lmstudio", "localhost", 1234),
         ("http://10.0.0.7:9000/v1", "openai_compatible", "10.0.0.7", 9000),
         ("https://api.openai.com/v1", "openai", "api.openai.com", 443),
     ],
@@ -424,7 +424,7 @@ def test_openai_sdk_stream_at_lm_studio(telemetry: Captured) -> None:
     assert [chunk.choices[0].delta.content for chunk in chunks[1:3]] == ["Hello", " world"]
     assert telemetry.event_names() == ["llm_request", "llm_response"]
     assert meta(telemetry, "llm_response") == {
-        "provider": "lm_studio",
+        "provider": "lmstudio",
         "model": "qwen2.5-7b-instruct",
         "response_model": "qwen2.5-7b-instruct",
         "response_id": "chatcmpl-stream1",
@@ -452,7 +452,7 @@ def test_lm_studio_error_in_a_200_body_through_the_openai_sdk(telemetry: Capture
     assert ask(client, model="qwen2.5-7b-instruct", messages=HI) is returned[0]
     assert telemetry.event_names() == ["llm_request", "llm_error"]
     assert meta(telemetry, "llm_error") == {
-        "provider": "lm_studio",
+        "provider": "lmstudio",
         "model": "qwen2.5-7b-instruct",
         "error_type": "error",
         "message": rec.LM_STUDIO_ERROR_BODY["error"],
@@ -503,7 +503,7 @@ def lms_model() -> Iterator[lmstudio.LLM]:
 
 
 LMS_REPLY = {
-    "provider": "lm_studio",
+    "provider": "lmstudio",
     "model": "qwen2.5-7b-instruct",
     "response_model": "qwen2.5-7b-instruct",
     "input_tokens": 24,
@@ -525,12 +525,12 @@ def test_lm_studio_prediction_stream(telemetry: Captured, lms_model: lmstudio.LL
     assert stream.stats is not None
     assert stream.stats.predicted_tokens_count == 3, "the SDK's own attributes still answer"
     assert telemetry.event_names() == ["llm_request", "llm_response"], "LM Studio reports no caching"
-    assert meta(telemetry, "llm_request") == {"provider": "lm_studio", "operation": "chat", "stream": False}
+    assert meta(telemetry, "llm_request") == {"provider": "lmstudio", "operation": "chat", "stream": False}
     assert meta(telemetry, "llm_response") == {**LMS_REPLY, "stream": True, "chunk_count": 2, "completed": True}
     name, attrs, _ = only_span(telemetry)
     assert name == "chat", "the model is only known from the response"
     assert (attrs["gen_ai.provider.name"], attrs["server.address"], attrs["server.port"]) == (
-        "lm_studio",
+        "lmstudio",
         "localhost",
         1234,
     )
@@ -550,7 +550,7 @@ def test_lm_studio_prediction_stream_left_early(telemetry: Captured) -> None:
             break
 
     assert meta(telemetry, "llm_response") == {
-        "provider": "lm_studio",
+        "provider": "lmstudio",
         "stream": True,
         "chunk_count": 1,
         "completed": False,
@@ -605,7 +605,7 @@ def test_lm_studio_prediction_error(telemetry: Captured, lms_model: lmstudio.LLM
     assert received == ["Hel"]
     assert telemetry.event_names() == ["llm_request", "llm_error", "llm_response"]
     assert meta(telemetry, "llm_error") == {
-        "provider": "lm_studio",
+        "provider": "lmstudio",
         "error_type": "LMStudioPredictionError",
         "error_code": "generic.modelCrashed",
         "message": "Model crashed",
@@ -783,7 +783,7 @@ def test_ollama_chat_json(telemetry: Captured) -> None:
 
 
 LMS_V1_REPLY = {
-    "provider": "lm_studio",
+    "provider": "lmstudio",
     "model": "openai/gpt-oss-20b",
     "response_model": "openai/gpt-oss-20b",
     "response_id": "resp_02b2017dbc06c12bfc353a2ed6c2b802f8cc682884bb5716",

@@ -57,13 +57,12 @@ _CACHE_KEYS: Final = ("cache_read_tokens", "cache_creation_tokens")
 _CARRIED: Final = ("provider", "model", "session_id", "llm_path")
 
 
-def _count(value: JSONValue | None) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+def _int(value: JSONValue | None) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _from_crate(meta: dict[str, JSONValue]) -> bool:
-    duration = meta.get("duration_ms")
-    return isinstance(duration, int) and not isinstance(duration, bool)
+    return _int(meta.get("duration_ms")) is not None
 
 
 def error_type(text: str) -> str:
@@ -82,19 +81,20 @@ def normalise(event: BusinessEvent) -> list[BusinessEvent]:
         return [event]
     if kind != event_types.LLM_RESPONSE or not _from_crate(meta):
         return [event]
-    read, written = (_count(meta.get(key)) for key in _CACHE_KEYS)
+    read, written = (_int(meta.get(key)) for key in _CACHE_KEYS)
     if read is None and written is None:
         return [event]
-    raw = _count(meta.get("input_tokens"))
-    total = raw
+    raw = _int(meta.get("input_tokens"))
     if raw is not None and meta.get("provider") == "anthropic" and INPUT_TOTAL not in meta:
-        total = raw + (read or 0) + (written or 0)
-        meta[INPUT_TOTAL] = total
-    derived = BusinessEvent.new(event_types.CACHE_HIT if read else event_types.CACHE_MISS)
+        meta[INPUT_TOTAL] = raw + (read or 0) + (written or 0)
+    total = _int(meta.get(INPUT_TOTAL))
+    if total is None:
+        total = raw
+    derived = BusinessEvent.new(event_types.CACHE_HIT if read is not None and read > 0 else event_types.CACHE_MISS)
     derived.created_at = event.created_at
     out = derived.metadata
     for key in _CARRIED:
-        if key in meta:
+        if meta.get(key) is not None:
             out[key] = meta[key]
     out["cache"] = "provider"
     out["cache_read_tokens"] = read or 0

@@ -1,0 +1,39 @@
+"""The Rust producer of the test bed: examples/rust-service, a service on the real multi-llm
+crate (1.0.0, feature ``events``), built by scripts/build-rust-service.sh (cached by content).
+
+``rust_events`` runs it once per session against the shared llama-server: two calls through
+each of the crate's OpenAI-compatible and Anthropic providers, with a user, a session and an
+LLM path, and keeps the JSON lines it wrote and the usage it parsed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from tests.collector._procs import REPO, build_binary
+from tests.rust._producer import RustRun, produce
+
+
+@pytest.fixture(scope="session")
+def otelcol() -> Path:
+    return build_binary(REPO / "collector-config" / "build.sh")
+
+
+@pytest.fixture(scope="session")
+def rust_service() -> Path:
+    if shutil.which("cargo") is None:
+        pytest.skip("cargo is needed to build the Rust producer")
+    result = subprocess.run(
+        ["bash", str(REPO / "scripts" / "build-rust-service.sh")], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(f"build-rust-service.sh failed:\n{result.stderr[-4000:]}", pytrace=False)
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def rust_events(rust_service: Path, llama_server: str) -> RustRun:
+    return produce(rust_service, llama_server)

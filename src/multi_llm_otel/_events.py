@@ -291,6 +291,12 @@ class BusinessEvent:
         if duplicated is not None:
             raise ValueError(f"{duplicated}: duplicate field (serde refuses it)")
         event = cls._from_parsed(data, strict=False)
+        if parsed.hidden_out_of_range:
+            raise ValueError("metadata: a number out of range (past f64; serde_json refuses it)")
+        if parsed.out_of_range:
+            where = _field_of({"metadata": event.metadata}, lambda value: isinstance(value, _OutOfRange))
+            if where is not None:
+                raise ValueError("metadata: a number out of range (past f64; serde_json refuses it)")
         if parsed.deep and _deeper_than(event.metadata, MAX_DEPTH - depth):
             raise ValueError(f"metadata: nested more than {MAX_DEPTH} levels in all (serde_json's limit)")
         return event
@@ -309,6 +315,11 @@ class ParsedJson:
     duplicates: dict[int, set[str]]
     # Whether the text has enough brackets to reach serde_json's nesting limit.
     deep: bool
+    # Whether the text has numbers that may be past f64 (read as ``_OutOfRange``).
+    out_of_range: bool
+    # A number past f64 inside a "metadata" member that a later duplicated key hid from the
+    # parsed value: serde_json still read it, and refused it.
+    hidden_out_of_range: bool = False
 
     def duplicated(self, obj: object, names: tuple[str, ...]) -> str | None:
         keys = self.duplicates.get(id(obj))
@@ -327,8 +338,16 @@ _U64_MAX = 2**64 - 1
 _I64_MIN = -(2**63)
 
 
-def _serde_int(text: str) -> int | float:
-    """serde_json reads an integer outside i64 and u64 as an f64, and refuses one past f64."""
+class _OutOfRange:
+    """A number past f64: serde_json refuses it where it reads a value (metadata), and skips
+    it in a field it ignores."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _serde_int(text: str) -> int | float | _OutOfRange:
+    """serde_json reads an integer outside i64 and u64 as an f64."""
     if len(text) <= 19:
         return int(text)
     if len(text) <= 21:
@@ -338,11 +357,9 @@ def _serde_int(text: str) -> int | float:
     return _serde_float(text)
 
 
-def _serde_float(text: str) -> float:
+def _serde_float(text: str) -> float | _OutOfRange:
     value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"number out of range: {text[:40]}")
-    return value
+    return _OutOfRange(text) if math.isinf(value) else value
 
 
 def parse_json_document(text: str | bytes) -> ParsedJson:
@@ -398,12 +415,35 @@ def parse_json_document(text: str | bytes) -> ParsedJson:
         where = _field_of(data, _has_lone_surrogate)
         if where is not None:
             raise ValueError(f"{where}: a lone surrogate escape is not valid Unicode (serde_json rejects it)")
-    return ParsedJson(data, duplicates, brackets > MAX_DEPTH)
+    hidden = bool(big and duplicates) and _hidden_out_of_range(text)
+    return ParsedJson(data, duplicates, brackets > MAX_DEPTH, big, hidden)
 
 
-def parse_json(text: str | bytes) -> object:
-    """The value of a JSON document read as serde_json reads it (see ``parse_json_document``)."""
-    return parse_json_document(text).value
+def _hidden_out_of_range(text: str | bytes) -> bool:
+    """Whether a number past f64 sits anywhere under a "metadata" key, duplicated keys kept."""
+    pairs_seen: list[list[tuple[str, object]]] = []
+
+    def keep(items: list[tuple[str, object]]) -> list[tuple[str, object]]:
+        pairs_seen.append(items)
+        return items
+
+    json.loads(text, object_pairs_hook=keep, parse_int=_serde_int, parse_float=_serde_float)
+    for items in pairs_seen:
+        for key, value in items:
+            if key == "metadata" and _holds_out_of_range(value):
+                return True
+    return False
+
+
+def _holds_out_of_range(value: object) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _OutOfRange):
+            return True
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
 
 
 def _deeper_than(value: object, levels: int) -> bool:

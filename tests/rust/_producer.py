@@ -59,8 +59,8 @@ def produce(binary: Path, base_url: str, *extra: str) -> RustRun:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    calls = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
-    return RustRun(result.stdout.splitlines(), calls)
+    calls = [json.loads(line) for line in result.stderr.split("\n") if line.startswith("{")]
+    return RustRun(result.stdout.split("\n")[:-1], calls)
 
 
 def read_back(binary: Path, lines: list[str], *flags: str) -> list[dict[str, Any]]:
@@ -73,6 +73,7 @@ def read_back(binary: Path, lines: list[str], *flags: str) -> list[dict[str, Any
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    reports = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    # Split on newlines only: serde leaves U+0085 and U+2028 unescaped, and splitlines() splits there.
+    reports = [json.loads(line) for line in result.stdout.decode("utf-8").split("\n") if line]
     assert len(reports) == len(lines)
     return reports

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +230,45 @@ def test_scopes_are_read_as_the_remote_derive_reads_them(rust_service: Path) -> 
         except ValueError:
             accepted = False
         assert report["ok"] == accepted, (text, report)
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=10,
+)
+_python_events = st.builds(
+    BusinessEvent,
+    id=st.uuids(),
+    event_type=st.text(max_size=12),
+    metadata=st.dictionaries(st.text(max_size=8), _json_values, max_size=5),
+    created_at=st.datetimes(timezones=st.just(timezone.utc)),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=st.lists(_python_events, min_size=10, max_size=10))
+def test_rust_reads_back_what_python_writes(rust_service: Path, events: list[BusinessEvent]) -> None:
+    lines = [event.to_json() for event in events]
+    for event, report in zip(events, read_back(rust_service, lines), strict=True):
+        assert report["ok"], (event, report)
+        rust = json.loads(report["json"])
+        assert rust["id"] == str(event.id)
+        assert rust["event_type"] == event.event_type
+        assert _same_value(rust["metadata"], json.loads(event.to_json())["metadata"])
+        # Python writes chrono's AutoSi form at most to the microsecond: chrono writes the same text.
+        assert rust["created_at"] == json.loads(event.to_json())["created_at"]
+
+
+def test_rust_reads_back_the_bundled_session_as_python_writes_it(rust_service: Path) -> None:
+    from multi_llm_otel.cli.demo import load_sample
+
+    sample = load_sample()
+    lines = [event.to_json() for event, _ in sample]
+    scoped = [json.dumps({"event": json.loads(e.to_json()), "scope": s.to_json_value()}) for e, s in sample]
+    assert all(r["ok"] for r in read_back(rust_service, lines))
+    assert all(r["ok"] for r in read_back(rust_service, scoped, "--scoped"))

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import multi_llm_otel
-from multi_llm_otel import BusinessEvent
+from multi_llm_otel import BusinessEvent, EventScope
 
 
 @pytest.fixture(autouse=True)
@@ -486,3 +486,18 @@ def test_property_created_at_never_moves_forward(metadata: dict[str, Any], momen
     parsed = BusinessEvent.from_json(event.to_json())
     assert parsed.created_at == moment
     assert parsed.created_at - moment == timedelta(0)
+
+
+def test_a_parsed_value_nested_past_the_metadata_rule_reaches_the_log_body_as_json_text() -> None:
+    from multi_llm_otel.testing import capture
+
+    deep: Any = 1
+    for _ in range(80):
+        deep = {"a": deep}
+    event = BusinessEvent.from_json(serde("2026-11-26T19:11:18Z", json.dumps({"deep": deep, "n": 1})))
+    with capture() as captured:
+        captured.emitter.emit(event, EventScope.system())
+        (record,) = captured.logs()
+    body = dict(record.body)  # type: ignore[arg-type]
+    assert body["n"] == 1
+    assert json.loads(body["deep"]) == deep

@@ -178,7 +178,10 @@ def _token_line(events: Iterable[BusinessEvent]) -> str:
         if event.event_type != event_types.LLM_RESPONSE:
             continue
         for key in ("input_tokens", "output_tokens", "cache_read_tokens"):
-            value = event.metadata.get(key)
+            # The crate's Anthropic input leaves the cache out; the dialect table added the total.
+            value = event.metadata.get("gen_ai.usage.input_tokens" if key == "input_tokens" else key)
+            if value is None:
+                value = event.metadata.get(key)
             if isinstance(value, int) and not isinstance(value, bool):
                 totals[key] += value
     return (
@@ -192,9 +195,9 @@ def show_sample(out: IO[str]) -> int:
     sample = load_sample()
     groups = group_requests(sample)
     out.write(
-        f"multi-llm-otel demo: a bundled session of {len(sample)} business events: what the Rust multi-llm\n"
-        "crate's providers wrote against llama-server, then (labelled) what @llm_call adds, with the\n"
-        "cache events derived for the crate; bridged through this library's mapping into in-memory\n"
+        f"multi-llm-otel demo: a bundled session of {len(sample)} business events: what @llm_call emits, then\n"
+        "what the Rust multi-llm crate's providers wrote against llama-server (each line says which),\n"
+        "with the cache events derived for the crate; bridged through this library's mapping into in-memory\n"
         "OpenTelemetry providers. Each request runs under one span; every event becomes a span event\n"
         "and a log record with the same attributes. No server is needed.\n\n"
     )

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.collector._procs import REPO, build_binary
+from tests.collector._procs import REPO, build_binary, run_install_script
+from tests.collector._stack import Stack, running_stack
 from tests.rust._producer import RustRun, produce
 
 
@@ -37,3 +39,12 @@ def rust_service() -> Path:
 @pytest.fixture(scope="session")
 def rust_events(rust_service: Path, llama_server: str) -> RustRun:
     return produce(rust_service, llama_server)
+
+
+@pytest.fixture(scope="session")
+def stack(otelcol: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Jaeger, the agent Collector and Prometheus, as in tests/collector."""
+    jaeger = build_binary(REPO / "scripts" / "build-jaeger.sh")
+    prometheus = run_install_script(REPO / "scripts" / "install-prometheus.sh")
+    with running_stack(otelcol, jaeger, prometheus, tmp_path_factory.mktemp("stack")) as started:
+        yield started

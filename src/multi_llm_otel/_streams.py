@@ -11,8 +11,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from multi_llm_otel import _diagnostics
+from multi_llm_otel._guard import contained
 from multi_llm_otel._invocation import Call
+from multi_llm_otel._request_observer import current_call
 
 # Helper methods that consume the rest of the stream internally, past the proxy's iterator.
 _DRAINING = frozenset(
@@ -46,10 +47,8 @@ class _Proxy:
 
     def __del__(self) -> None:
         # Dropped unconsumed or half read: end the call with what was seen.
-        try:
+        with contained():
             self._ml_call.finish_stream(completed=False)
-        except Exception as exc:  # noqa: BLE001 - a finaliser must never raise
-            _diagnostics.report("instrumentation_failed", str(exc), exc)
 
     def _child(self, inner: Any) -> Any:
         """What ``__enter__`` returns: the same proxy, or a proxy of the helper it made."""
@@ -107,7 +106,13 @@ class StreamProxy(_Proxy):
         return item
 
     def __enter__(self) -> Any:
-        return self._child(self._ml_wrapped.__enter__())
+        # A stream manager sends its request on entering: that request is this call's.
+        token = current_call.set(self._ml_call)
+        try:
+            inner = self._ml_wrapped.__enter__()
+        finally:
+            current_call.reset(token)
+        return self._child(inner)
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
         try:
@@ -152,7 +157,12 @@ class AsyncStreamProxy(_Proxy):
         return item
 
     async def __aenter__(self) -> Any:
-        return self._child(await self._ml_wrapped.__aenter__())
+        token = current_call.set(self._ml_call)
+        try:
+            inner = await self._ml_wrapped.__aenter__()
+        finally:
+            current_call.reset(token)
+        return self._child(inner)
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
         try:

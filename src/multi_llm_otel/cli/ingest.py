@@ -302,7 +302,7 @@ class _Run:
     def __init__(
         self,
         options: IngestOptions,
-        emit: Callable[[BusinessEvent, EventScope], None],
+        emit: Callable[[BusinessEvent, EventScope], object],
         flush: Callable[[], object],
         reporter: Reporter,
     ) -> None:
@@ -382,7 +382,7 @@ class _Run:
 def run(
     options: IngestOptions,
     stream: IO[bytes],
-    emit: Callable[[BusinessEvent, EventScope], None],
+    emit: Callable[[BusinessEvent, EventScope], object],
     flush: Callable[[], object],
     reporter: Reporter,
 ) -> Tally:

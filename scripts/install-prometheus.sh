@@ -5,6 +5,7 @@
 # the package must not leave its system service running (it would hold port 9090).
 # Prints the binary's path on stdout once it has started and answered /-/ready.
 set -euo pipefail
+# shellcheck source=scripts/_testbed.sh
 source "$(dirname "$0")/_testbed.sh"
 TESTBED_NAME="prometheus"
 TESTBED_LABEL="prometheus"

@@ -153,7 +153,8 @@ def wait_until(
 def http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
-            return 200 <= resp.status < 300
+            status: int = resp.status
+            return 200 <= status < 300
     except (urllib.error.URLError, OSError):
         return False
 
@@ -211,7 +212,7 @@ def prometheus_process(
     second, not yet started: the server, its URL and its readiness check."""
     (port,) = free_ports(1)
     root.mkdir(parents=True, exist_ok=True)
-    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"}, "scrape_configs": []}
+    config: dict[str, Any] = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"}}
     if scrape_targets:
         config["scrape_configs"] = [
             {"job_name": "multi-llm-otel", "honor_labels": True, "static_configs": [{"targets": list(scrape_targets)}]}

@@ -176,13 +176,15 @@ def post_json(url: str, body: Mapping[str, Any], timeout: float) -> Any:
 # --- The test bed's servers, started the same way by the tests and by the build scripts ------
 
 
-def llama_server_process(root: Path, model: Path, log: Path) -> tuple[Server, str, Callable[[], bool]]:
+def llama_server_process(
+    root: Path, model: Path, log: Path, extra_args: Sequence[str] = ()
+) -> tuple[Server, str, Callable[[], bool]]:
     """llama-server from a scripts/build-llama-server.sh folder, not yet started: the server,
     its base URL (``http://127.0.0.1:<port>``) and its readiness check."""
     port = free_port()
     argv: list[str | Path] = [root / "bin" / "llama-server", "-m", model, "--host", LOOPBACK, "--port", str(port)]
     # The GGUF carries no chat template; this one makes the server parse tool calls.
-    argv += ["--ctx-size", "4096", "--jinja", "--chat-template-file", root / "chat-template.jinja"]
+    argv += ["--ctx-size", "4096", "--jinja", "--chat-template-file", root / "chat-template.jinja", *extra_args]
     base = f"http://{LOOPBACK}:{port}"
     return Server("llama-server", argv, log), base, lambda: http_ok(f"{base}/health")
 

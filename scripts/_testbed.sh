@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by the test-bed scripts (build-*.sh, fetch-model.sh, install-prometheus.sh,
+# Sourced by the test-bed scripts (scripts/build-*.sh, fetch-model.sh, install-*.sh and
 # collector-config/build.sh): one cache folder, one progress line per component on stderr,
 # full logs in files, and the find-check-build-check cycle every component goes through.
 #

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Final
 
-from multi_llm_otel._events import BusinessEvent, EventScope, parse_json
+from multi_llm_otel._events import BusinessEvent, EventScope
+from multi_llm_otel._serde_lines import parse_events
 from multi_llm_otel.cli._exit import ExitCode, stopped_by
 from multi_llm_otel.cli._follow import follow, read_available
 from multi_llm_otel.cli._ingest_summary import GIVE_UP_AFTER, Outcome, summarise
@@ -48,27 +49,12 @@ _JSON_POSITION: Final = re.compile(r":? line \d+ column \d+ \(char (\d+)\)")
 
 
 def parse_line(text: str) -> tuple[BusinessEvent, EventScope]:
-    """One JSON line as an event and its scope; ``ValueError`` says what is wrong.
-
-    A bare event object is system scope, as the Rust crate's API treats an event without a
-    scope. The wrapped form ``{"event": {...}, "scope": ...}`` must name its scope: a typo in a
-    user scope must not turn a user's event into a system one unnoticed.
-    """
-    data = parse_json(text)
-    if isinstance(data, dict) and "event" in data and "event_type" not in data:
-        if "scope" not in data:
-            raise ValueError('scope: missing; write "System" or {"User": "<id>"}')
-        scope = EventScope.from_json_value(data["scope"])
-        inner = data["event"]
-        if not isinstance(inner, dict):
-            raise ValueError(f"event: expected a JSON object, got {type(inner).__name__}")
-        try:
-            return BusinessEvent.from_dict(inner), scope
-        except ValueError as exc:
-            raise ValueError(f"event.{exc}") from None
-    if isinstance(data, dict) and "scope" in data:
-        raise ValueError('scope: a bare event has no scope field; wrap it: {"event": {...}, "scope": ...}')
-    return BusinessEvent.from_dict(data), EventScope.system()
+    """One JSON line holding one event, and its scope; ``ValueError`` says what is wrong.
+    ``_serde_lines.parse_events`` has the forms (arrays of events too) and the rules."""
+    events = parse_events(text)
+    if len(events) != 1:
+        raise ValueError(f"event: the line holds {len(events)} events")
+    return events[0]
 
 
 @dataclass
@@ -147,7 +133,10 @@ class IngestRun:
         parsed = self._parse(where, line)
         if parsed is None:
             return
-        event, scope = parsed
+        for event, scope in parsed:
+            self.emit_one(where, event, scope)
+
+    def emit_one(self, where: str, event: BusinessEvent, scope: EventScope) -> None:
         if self.emit(event, scope) is False:
             self.tally.emit_failures += 1
             self.reporter.say(f"{where}: the event could not be emitted (see the warning above)")
@@ -157,7 +146,8 @@ class IngestRun:
         if self.unflushed >= FLUSH_EVERY:
             self.drain()
 
-    def _parse(self, where: str, line: Line) -> tuple[BusinessEvent, EventScope] | None:
+    def _parse(self, where: str, line: Line) -> list[tuple[BusinessEvent, EventScope]] | None:
+        """The events of one line (an array of events is a line too), or None if rejected."""
         limits = self.options
         if isinstance(line, LineTooLong):
             self.reject(
@@ -178,7 +168,7 @@ class IngestRun:
             self.reject(where, f"not UTF-8: {exc.reason} at byte {exc.start + 1} of the line")
             return None
         try:
-            return parse_line(text)
+            return parse_events(text)
         except ValueError as exc:
             self.reject(where, _shorten(_json_position(str(exc), len(text))))
             return None

@@ -22,7 +22,7 @@ from multi_llm_otel._emitter import active
 from multi_llm_otel._events import EventScope
 from multi_llm_otel._invocation import Call, request_from_kwargs
 from multi_llm_otel._scope_binding import current_scope
-from multi_llm_otel._streams import AsyncStreamProxy, StreamProxy, is_async_stream
+from multi_llm_otel._streams import proxy_type
 from multi_llm_otel.providers import Extractor
 
 __all__ = ["llm_call", "record_cache"]
@@ -216,8 +216,7 @@ def _settle(call: Call, result: Any) -> Any:
         if extractor is not None and call.extractor is None:
             call.extractor = extractor
         call.begin_stream(extractor.accumulator(result) if extractor is not None else None)
-        proxy_type = AsyncStreamProxy if is_async_stream(result) else StreamProxy
-        return proxy_type(result, call)
+        return proxy_type(result)(result, call)
     except Exception as exc:  # noqa: BLE001 - the caller gets its result regardless
         _diagnostics.report("instrumentation_failed", str(exc), exc)
         call.finish_stream(completed=False)

@@ -413,7 +413,7 @@ def _text_of(exc: BaseException) -> str:
 
 
 def request_from_kwargs(extractor: Extractor | None, kwargs: Mapping[str, object]) -> RequestInfo:
-    reader = extractor if extractor is not None else providers.REGISTRY[-1]
+    reader = extractor if extractor is not None else providers.get("openai") or providers.Extractor()
     try:
         return reader.request(kwargs)
     except Exception as exc:  # noqa: BLE001 - unreadable parameters must not stop the call

@@ -7,6 +7,7 @@ when the C++ build tools are missing, which CI's set-up rules out.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -14,6 +15,10 @@ from pathlib import Path
 
 import pytest
 from tests.collector._procs import REPO, Server, free_port, http_ok, wait_until
+
+# Costs come from the user's prices or, when LiteLLM is installed, its price map: tests that are
+# not about pricing get none, so what they assert does not depend on what else is installed.
+os.environ.setdefault("MULTI_LLM_OTEL_PRICES", "off")
 
 
 def _script_output(script: str) -> str:

@@ -103,6 +103,9 @@ class Emitter:
             "Time to receive the first chunk of a streamed response",
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
         )
+        # Priced by ``_pricing`` when a price is known; "{USD}" keeps the currency out of the
+        # Prometheus name (``multi_llm_client_cost_total``), which UCUM has no unit for.
+        self.cost = meter.create_counter("multi_llm.client.cost", "{USD}", "Cost of LLM responses in US dollars")
         self.span_events = span_events
         self.log_records = log_records
         self.user_id_hash_key = user_id_hash_key.encode() if isinstance(user_id_hash_key, str) else user_id_hash_key

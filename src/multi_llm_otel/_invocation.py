@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from multi_llm_otel import _diagnostics, event_types, providers
+from multi_llm_otel import _diagnostics, _pricing, event_types, providers
 from multi_llm_otel._content_capture import bounded
 from multi_llm_otel._emitter import Emitter
 from multi_llm_otel._events import BusinessEvent, EventScope
@@ -268,9 +268,10 @@ class Call:
             self.model = info.response_model
         if error is not None:
             self._emit_error(error)
-        self._emit_response(info, duration, completed, error)
+        cost = _pricing.cost_of(self.provider, self.model, info)
+        self._emit_response(info, duration, completed, error, cost)
         self._emit_cache(info)
-        self._record_metrics(info, duration, error)
+        self._record_metrics(info, duration, error, cost)
         if span is None:
             return
         attrs: dict[str, Any] = {}
@@ -316,7 +317,9 @@ class Call:
             meta["message"] = _clean_str(error.message[:MESSAGE_LIMIT])
         self._emit(event)
 
-    def _emit_response(self, info: ResponseInfo, duration: float, completed: bool, error: ErrorInfo | None) -> None:
+    def _emit_response(
+        self, info: ResponseInfo, duration: float, completed: bool, error: ErrorInfo | None, cost: _pricing.Cost | None
+    ) -> None:
         if error is not None and not self.stream and info.response_id is None and info.input_tokens is None:
             return
         event = self._event(event_types.LLM_RESPONSE)
@@ -334,6 +337,8 @@ class Call:
                 meta[key] = value
         if info.finish_reasons:
             meta["finish_reasons"] = list(info.finish_reasons)
+        if cost is not None:
+            meta["cost_usd"] = round(cost.total, 12)
         meta["duration_ms"] = round(duration * 1000, 3)
         if self.stream:
             meta["stream"] = True
@@ -375,7 +380,9 @@ class Call:
             event.metadata["cache_key"] = key
         self._emit(event)
 
-    def _record_metrics(self, info: ResponseInfo, duration: float, error: ErrorInfo | None) -> None:
+    def _record_metrics(
+        self, info: ResponseInfo, duration: float, error: ErrorInfo | None, cost: _pricing.Cost | None
+    ) -> None:
         if self.span is None:
             return
         attrs = self.metric_attrs
@@ -393,6 +400,10 @@ class Call:
             emitter.token_usage.record(info.input_tokens, {**attrs, "gen_ai.token.type": "input"})
         if info.output_tokens is not None:
             emitter.token_usage.record(info.output_tokens, {**attrs, "gen_ai.token.type": "output"})
+        if cost is not None:
+            for kind, amount in cost.parts():
+                if amount:
+                    emitter.cost.add(amount, {**attrs, "multi_llm.cost.type": kind})
 
 
 def _generic_error(exc: BaseException) -> ErrorInfo:

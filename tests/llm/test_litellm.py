@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from tests.llm._assertions import MODEL, assert_error_span, event, event_names, only_span, token_sums
 
-from multi_llm_otel import llm_call, providers
+from multi_llm_otel import _pricing, llm_call, providers
 from multi_llm_otel.testing import Captured, capture
 
 # LiteLLM fetches its price map from the network on import unless told to use its bundled copy.
@@ -175,3 +175,20 @@ def test_error_propagates_unchanged(route: dict[str, Any], telemetry: Captured) 
     assert error["status_code"] == info.value.status_code == 400
     assert len(error["message"]) <= 500
     assert "llm_response" not in event_names(span)
+
+
+def test_cost_from_the_users_price_table(route: dict[str, Any], telemetry: Captured) -> None:
+    """Made-up prices for the model as the call names it; the cost follows the real usage the
+    server reported (llama-server answers with its model file's path, which no table names)."""
+    _pricing.set_prices({"models": {route["model"]: {"input": 3.0, "output": 5.0}}})
+    try:
+        response = complete(**route, messages=messages("Say hi."), max_tokens=8)
+    finally:
+        _pricing.reset()
+    usage = response.usage
+    expected = (usage.prompt_tokens * 3.0 + usage.completion_tokens * 5.0) / 1e6
+    reply = event(only_span(telemetry), "llm_response")
+    assert reply["cost_usd"] == pytest.approx(expected)
+    points = telemetry.metrics()["multi_llm.client.cost"]
+    assert sum(p.value for p in points) == pytest.approx(expected)
+    assert {(p.attributes or {})["multi_llm.cost.type"] for p in points} <= {"input", "cached_input", "output"}

@@ -39,6 +39,9 @@ ENV = "MULTI_LLM_OTEL_PRICES"
 _PER_MILLION = 1e-6
 _OFF = frozenset({"off", "false", "0", "none"})
 
+_UNSEEN = object()
+_FOUND_SIZE = 4096
+
 PriceSource = Union[str, "os.PathLike[str]", Mapping[str, Any], bool, None]
 
 
@@ -162,6 +165,7 @@ class Pricing:
         self._litellm: Mapping[str, Any] | None = None
         self._litellm_read = False
         self._lock = threading.Lock()
+        self._found: dict[tuple[str | None, tuple[str | None, ...]], Price | None] = {}
 
     def _from_litellm(self, model: str) -> Price | None:
         if not self._use_litellm:
@@ -178,6 +182,18 @@ class Pricing:
         return _litellm_price(prices.get(model)) if prices is not None else None
 
     def price(self, provider: str | None, models: tuple[str | None, ...]) -> Price | None:
+        if not self._table and not self._use_litellm:
+            return None
+        key = (provider, models)
+        found = self._found.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._look_up(provider, models)
+            # Bounded: model names come from responses, which a program does not control.
+            if len(self._found) < _FOUND_SIZE:
+                self._found[key] = found
+        return found  # type: ignore[return-value]
+
+    def _look_up(self, provider: str | None, models: tuple[str | None, ...]) -> Price | None:
         names = [m for m in models if m]
         keys = [f"{provider}/{m}" for m in names] + names if provider else names
         for key in keys:

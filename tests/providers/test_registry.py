@@ -32,7 +32,7 @@ def _restore_registry() -> Iterator[None]:
     saved = _registry._extractors
     multi_llm_otel.reset_stats()
     yield
-    _registry._extractors = saved
+    _registry._install(saved)
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ group; those load once, on the first look-up, never at import.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from importlib.metadata import entry_points
+from typing import Any
 
 from multi_llm_otel import _diagnostics
 from multi_llm_otel.providers._base import Extractor
@@ -23,6 +25,7 @@ ENTRY_POINT_GROUP = "multi_llm_otel.providers"
 
 _lock = threading.RLock()
 _extractors: tuple[Extractor, ...] = ()
+_owners: dict[str, tuple[tuple[Extractor, Callable[[Any], bool]], ...]] = {}
 # "pending" until the first look-up, "loading" while the entry points load, then "done".
 _plugins = "pending"
 
@@ -34,7 +37,6 @@ def register(extractor: Extractor, *, before: str | None = None) -> Extractor:
     has that name). An extractor already registered under the same name is replaced: at its
     own place when ``before`` is not given.
     """
-    global _extractors
     if not isinstance(extractor, Extractor):
         raise TypeError(f"register() takes an Extractor instance, not {type(extractor).__name__}")
     name = extractor.name
@@ -55,18 +57,24 @@ def register(extractor: Extractor, *, before: str | None = None) -> Extractor:
                 if index is None:
                     raise ValueError(f"no extractor named {before!r} is registered")
                 current.insert(index, extractor)
-        # Replaced whole, never mutated: look-ups iterate a snapshot without taking the lock.
-        _extractors = tuple(current)
+        _install(tuple(current))
     return extractor
+
+
+def _install(extractors: tuple[Extractor, ...]) -> None:
+    """Replaced whole, never mutated: look-ups iterate a snapshot without taking the lock.
+    The ownership tests are bound once here, not looked up by name on every call."""
+    global _extractors, _owners
+    _owners = {method: tuple((e, getattr(e, method)) for e in extractors) for method in _FAILURE_KINDS}
+    _extractors = extractors
 
 
 def unregister(name: str) -> Extractor | None:
     """Remove the extractor registered as ``name``; returns it, or ``None`` if there was none."""
-    global _extractors
     with _lock:
         found = next((e for e in _extractors if e.name == name), None)
         if found is not None:
-            _extractors = tuple(e for e in _extractors if e is not found)
+            _install(tuple(e for e in _extractors if e is not found))
         return found
 
 
@@ -125,9 +133,11 @@ def _first(method: str, obj: object) -> Extractor | None:
     # One extractor that raises (a third-party one meeting an object it did not expect) is
     # skipped, so the others still get their turn; the object is reported once, not per extractor.
     failed = False
-    for extractor in registered():
+    if _plugins != "done":
+        _load_plugins()
+    for extractor, owns in _owners[method]:
         try:
-            if getattr(extractor, method)(obj):
+            if owns(obj):
                 return extractor
         except Exception as exc:  # noqa: BLE001
             if not failed:

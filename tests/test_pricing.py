@@ -220,3 +220,24 @@ def test_importing_the_package_imports_no_pricing_source() -> None:
     code = "import sys, multi_llm_otel; print(sorted(m for m in ('litellm', 'opentelemetry') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_configure_takes_the_prices(tmp_path: Path) -> None:
+    code = f"""
+import multi_llm_otel
+from multi_llm_otel import llm_call
+telemetry = multi_llm_otel.configure("svc", sink={str(tmp_path / "out.jsonl")!r}, prices={TABLE!r})
+
+@llm_call(provider="anthropic")
+def ask():
+    return {usage(1000, 100)!r}
+
+ask()
+telemetry.shutdown()
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MULTI_LLM_OTEL_"))}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    (reply,) = [r for r in lines if r.get("event_name") == "llm_response"]
+    assert reply["attributes"]["cost_usd"] == pytest.approx(per_million(1000, 2.0) + per_million(100, 8.0))
+    assert "multi_llm.client.cost" in json.dumps([r for r in lines if r["signal"] != "log"])

@@ -56,6 +56,7 @@ from multi_llm_otel._sink import (
     JsonLinesSpanExporter,
     JsonLinesWriter,
 )
+from multi_llm_otel._span_event_bridge import add_bridge, span_events_wanted
 
 __all__ = ["Telemetry", "configure"]
 
@@ -256,7 +257,7 @@ def configure(
     resource_attributes: Mapping[str, str | int | float | bool] | None = None,
     scope: EventScope | None = None,
     sink: str | IO[str] | None = None,
-    span_events: bool = True,
+    span_events: bool | None = None,
     log_records: bool = True,
     user_id_hash_key: bytes | str | None = None,
     shutdown_timeout: float = 5.0,
@@ -272,6 +273,11 @@ def configure(
     Calling ``configure()`` again returns the first handle unchanged. ``prices`` (a JSON file
     or a mapping, see ``multi_llm_otel._pricing``; default ``MULTI_LLM_OTEL_PRICES``, ``False``
     for none) prices each response as ``cost_usd`` and the ``multi_llm.client.cost`` counter.
+
+    Events are log records; the logger provider set up here also puts each on its span as a
+    span event (``EventToSpanEventBridge``) unless ``span_events=False`` or
+    ``MULTI_LLM_OTEL_SPAN_EVENTS=false``, for backends that read log-based events. With
+    ``log_records=False`` it exports no log records, and the events show as span events only.
     """
     with _configure_lock:
         if _configured:
@@ -328,7 +334,7 @@ def configure(
         providers["traces"] = trace.get_tracer_provider()
         if _is_placeholder(_logs.get_logger_provider()):
             lp = LoggerProvider(resource=resource, shutdown_on_exit=False)
-            if kinds["logs"] != "none":
+            if kinds["logs"] != "none" and log_records:
                 log_exporter: LogRecordExporter = exporter("logs")
                 processors["logs"] = BatchLogRecordProcessor(log_exporter)
                 watch_queue(processors["logs"], "logs")
@@ -336,6 +342,8 @@ def configure(
             _logs.set_logger_provider(lp)
             installed["logs"] = True
         providers["logs"] = _logs.get_logger_provider()
+        if span_events_wanted(span_events):
+            add_bridge(providers["logs"])
         if _is_placeholder(metrics.get_meter_provider()):
             readers = []
             if kinds["metrics"] != "none":
@@ -354,8 +362,6 @@ def configure(
             providers["traces"],
             providers["logs"],
             providers["metrics"],
-            span_events=span_events,
-            log_records=log_records,
             user_id_hash_key=key_bytes,
         )
         install(emitter)

@@ -96,12 +96,14 @@ class LiteLLMExtractor(Extractor):
 
     def owns_client(self, obj: object) -> bool:
         target = bound_owner(obj)
-        if isinstance(target, types.ModuleType):
-            return target.__name__ == _SDK
-        if isinstance(target, (types.FunctionType, types.BuiltinFunctionType)):
+        # ``type()``, not ``isinstance``: that would read an application object's ``__class__``.
+        kind = type(target)
+        if issubclass(kind, types.ModuleType):
+            return getattr(target, "__name__", None) == _SDK
+        if kind is types.FunctionType or kind is types.BuiltinFunctionType:
             module = getattr(target, "__module__", None)
             return isinstance(module, str) and module.partition(".")[0] == _SDK
-        return f"{_SDK}.Router" in lineage(type(target))
+        return f"{_SDK}.Router" in lineage(kind)
 
     def owns_response(self, obj: object) -> bool:
         if isinstance(obj, (list, tuple)):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import Any
 
 from multi_llm_otel import _diagnostics
@@ -97,6 +96,9 @@ def _load_plugins() -> None:
             return
         _plugins = "loading"
         try:
+            # Imported here: ``importlib.metadata`` costs more to import than the extractors.
+            from importlib.metadata import entry_points
+
             for point in entry_points(group=ENTRY_POINT_GROUP):
                 _load_plugin(point.name, point.load)
         except Exception as exc:  # noqa: BLE001 - broken package metadata must not stop a call

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import os
 import warnings
 from typing import Any
@@ -29,6 +30,9 @@ pytestmark = [
     # LiteLLM's own import-time and run-time warnings (its TypedDicts, its deprecations).
     pytest.mark.filterwarnings("ignore::UserWarning:pydantic.*"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    # LiteLLM runs its logging callbacks on event loops of its own that it never closes; the
+    # garbage collector finds them during whichever test runs next. The library makes none.
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
 ]
 
 API_KEY = "sk-test-NEVER-EXPORT-THIS-KEY-0123456789"
@@ -36,9 +40,13 @@ API_KEY = "sk-test-NEVER-EXPORT-THIS-KEY-0123456789"
 
 @pytest.fixture(scope="module", autouse=True)
 def _litellm_cleanup() -> Any:
-    """LiteLLM caches async HTTP clients and an event loop of its own across calls; they are
-    closed here rather than left to warn at interpreter exit, where no test owns them."""
+    """LiteLLM caches HTTP clients (sync and async) and an event loop of its own across calls;
+    they are closed here rather than left to warn at interpreter exit, where no test owns them."""
     yield
+    for client in list(getattr(litellm.in_memory_llm_clients_cache, "cache_dict", {}).values()):
+        close = getattr(client, "close", None)
+        if callable(close) and not inspect.iscoroutinefunction(close):
+            close()
     asyncio.run(litellm.close_litellm_async_clients())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
@@ -180,7 +181,10 @@ def _wrap_plain(func: Callable[..., Any], options: _Options) -> Callable[..., An
             # An SDK's async method (``llm_call(aclient.chat.completions.create)``), an object
             # with ``async def __call__``, a function returning ``aclient...create(...)``: the
             # request runs when the caller awaits, and the call ends then.
-            return _settle_when_awaited(call, result)
+            pending = _settle_when_awaited(call, result)
+            # Never awaited (a bug the interpreter warns about): the span still ends.
+            weakref.finalize(pending, call.abandon)
+            return pending
         return _settle(call, result)
 
     return wrapper

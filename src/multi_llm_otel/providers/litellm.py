@@ -27,7 +27,8 @@ from multi_llm_otel.providers._base import (
     lineage,
 )
 from multi_llm_otel.providers._naming import provider_from_base_url
-from multi_llm_otel.providers.openai import OpenAIStreamAccumulator, chat_info
+from multi_llm_otel.providers._openai_shapes import chat_info
+from multi_llm_otel.providers.openai import OpenAIStreamAccumulator
 
 _SDK = "litellm"
 _RESPONSES = frozenset({"litellm.ModelResponse", "litellm.ModelResponseStream"})

@@ -332,7 +332,7 @@ def test_lm_studio_respond_and_respond_stream(telemetry: Captured, monkeypatch: 
     assert result.content == "Hello!"
     assert fragments == ["Hel", "lo!"]
     spans = client_spans(telemetry)
-    assert [s.attributes["gen_ai.provider.name"] for s in spans] == ["lm_studio", "lm_studio"]  # type: ignore[index]
+    assert [s.attributes["gen_ai.provider.name"] for s in spans] == ["lmstudio", "lmstudio"]  # type: ignore[index]
     assert tokens(telemetry) == {"input": 48, "output": 6}
 
 

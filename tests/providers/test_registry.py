@@ -104,7 +104,7 @@ def names() -> list[str]:
 
 def test_builtins_are_registered_in_their_documented_order() -> None:
     assert names()[-2:] == ["litellm", "openai"]
-    assert {"anthropic", "lm_studio", "ollama", "gcp.gen_ai"} <= set(names()[:-2])
+    assert {"anthropic", "lmstudio", "ollama", "gcp.gen_ai"} <= set(names()[:-2])
 
 
 def test_register_appends_or_goes_before_a_named_one() -> None:

@@ -43,6 +43,7 @@ _PROVIDER_NAMES = {
     "azure_ai": "azure.ai.inference",
     "mistral": "mistral_ai",
     "xai": "x_ai",
+    "lm_studio": "lmstudio",
     "watsonx": "ibm.watsonx.ai",
     "perplexity": "perplexity",
     "cohere": "cohere",

@@ -21,12 +21,6 @@ from hypothesis import strategies as st
 import multi_llm_otel
 from multi_llm_otel import BusinessEvent, EventScope
 
-
-@pytest.fixture(autouse=True)
-def _fresh_stats() -> None:
-    multi_llm_otel.reset_stats()
-
-
 EVENT_ID = "6f1c2a4e-8b3d-4c5e-9f7a-1b2c3d4e5f60"
 SERDE_METADATA = (
     '{"cache_read_tokens":0,"finish_reasons":["stop"],"messages":[{"content":"Hi \\"there\\"\\n",'

@@ -21,11 +21,6 @@ from multi_llm_otel import BusinessEvent, EventScope, event_types
 from multi_llm_otel._json_value import MAX_DEPTH
 
 
-@pytest.fixture(autouse=True)
-def _fresh_stats() -> None:
-    multi_llm_otel.reset_stats()
-
-
 def health_warnings(caplog: pytest.LogCaptureFixture, kind: str | None = None) -> list[str]:
     """The library's self-diagnostic warnings, optionally only those about ``kind``."""
     messages = [r.getMessage() for r in caplog.records if r.name == "multi_llm_otel" and r.levelno == logging.WARNING]

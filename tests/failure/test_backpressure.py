@@ -11,11 +11,14 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from tests.collector._procs import free_port
 from tests.failure._harness import App
 
 EVENTS = 50_000
 CALLS = 10_000
+
+pytestmark = pytest.mark.stress
 
 
 def test_collector_down_memory_bounded_and_every_drop_counted(tmp_path: Path, figures: Callable[..., None]) -> None:

@@ -40,6 +40,7 @@ from multi_llm_otel._emitter import SCOPE_NAME, Emitter, install
 from multi_llm_otel._events import EventScope
 from multi_llm_otel._export_losses import queued, register_diagnostics_metric, watch_queue
 from multi_llm_otel._mapping import scope_attributes
+from multi_llm_otel._pricing import PriceSource, set_prices
 from multi_llm_otel._scope_binding import set_process_scope
 from multi_llm_otel._sdk_setup import (
     batch_processor,
@@ -174,6 +175,7 @@ def configure(
     user_id_hash_key: bytes | str | None = None,
     shutdown_timeout: float = 5.0,
     handle_sigterm: bool = True,
+    prices: PriceSource = None,
 ) -> Telemetry:
     """Set up traces, logs and metrics for ``service_name`` and return the handle.
 
@@ -183,7 +185,9 @@ def configure(
     ``user.id``) so Collector pipelines can route on it, and becomes the default event scope.
     A setting that cannot be used (an invalid ``OTEL_*`` value, a sink file that cannot be
     written) is warned about once, naming it, and its default is used: this never raises.
-    Calling ``configure()`` again returns the first handle unchanged.
+    Calling ``configure()`` again returns the first handle unchanged. ``prices`` (a JSON file
+    or a mapping, see ``multi_llm_otel._pricing``; default ``MULTI_LLM_OTEL_PRICES``, ``False``
+    for none) prices each response as ``cost_usd`` and the ``multi_llm.client.cost`` counter.
 
     Events are log records; the logger provider set up here also puts each on its span as a
     span event (``EventToSpanEventBridge``) unless ``span_events=False`` or
@@ -202,6 +206,7 @@ def configure(
         log_records=log_records,
         shutdown_timeout=shutdown_timeout,
         handle_sigterm=handle_sigterm,
+        prices=prices,
     )
 
 
@@ -215,6 +220,7 @@ def configure_with_settings(
     log_records: bool = True,
     shutdown_timeout: float = 5.0,
     handle_sigterm: bool = True,
+    prices: PriceSource = None,
 ) -> Telemetry:
     """``configure()`` from settings already resolved (the commands adjust them first)."""
     with _configure_lock:
@@ -228,6 +234,8 @@ def configure_with_settings(
         if scope is not None:
             attrs.update(scope_attributes(scope, key_bytes))
             set_process_scope(scope)
+        if prices is not None:
+            set_prices(prices)
         # Resource.create lets the attributes given here win over the environment; merging the
         # environment's again on top makes OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME win.
         resource = Resource.create(attrs).merge(OTELResourceDetector().detect())

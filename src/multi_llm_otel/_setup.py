@@ -18,6 +18,7 @@ Defaults, and why:
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import os
 import signal
@@ -43,7 +44,7 @@ from multi_llm_otel._export_losses import (
     CountingLogExporter,
     CountingMetricExporter,
     CountingSpanExporter,
-    queued,
+    abandon,
     register_diagnostics_metric,
     watch_queue,
 )
@@ -86,10 +87,18 @@ class Telemetry:
         self._processors = dict(processors or {})
         self._done = False
         self._lock = threading.Lock()
+        self._finished = threading.Event()
+        self._deadline = 0.0
+        self._result = True
+        self._flushing_thread: int | None = None
 
     def _after_fork_in_child(self) -> None:
-        # A lock another thread held at fork() time would stay locked in the child forever.
+        # A lock another thread held at fork() time would stay locked in the child forever,
+        # and a shutdown the parent was running is not the child's to wait for.
         self._lock = threading.Lock()
+        self._finished = threading.Event()
+        if self._done:
+            self._finished.set()
 
     def _owned(self) -> list[Any]:
         names = ("tracer_provider", "logger_provider", "meter_provider")
@@ -110,13 +119,29 @@ class Telemetry:
     def shutdown(self) -> bool:
         """Flush and shut down, at most ``shutdown_timeout`` seconds; safe to call twice.
         Returns False when the deadline passed with exports still running; what was still
-        queued then is counted (``shutdown_abandoned_spans`` / ``_logs``) and warned about."""
+        queued or being sent then is counted (``shutdown_abandoned_spans`` / ``_logs``) and
+        warned about. A call made while another one is flushing (``atexit`` and ``SIGTERM``
+        both, say) waits for that flush, within the same deadline, and returns its result."""
         with self._lock:
-            if self._done:
-                return True
-            self._done = True
+            first = not self._done
+            if first:
+                self._done = True
+                self._deadline = time.monotonic() + self._shutdown_timeout
+                self._flushing_thread = threading.get_ident()
+        if not first:
+            # The thread running the flush cannot wait for itself (a handler of the
+            # program's own that calls shutdown() again, say).
+            if self._flushing_thread != threading.get_ident():
+                self._finished.wait(max(0.0, self._deadline - time.monotonic()))
+            return self._result
+        try:
+            self._result = self._flush_and_shut_down()
+        finally:
+            self._finished.set()
+        return self._result
+
+    def _flush_and_shut_down(self) -> bool:
         atexit.unregister(self.shutdown)
-        deadline = time.monotonic() + self._shutdown_timeout
 
         def run(provider: Any) -> None:
             try:
@@ -132,13 +157,13 @@ class Telemetry:
         for worker in workers:
             worker.start()
         for worker in workers:
-            worker.join(max(0.0, deadline - time.monotonic()))
-        if any(w.is_alive() for w in workers):
-            left = {s: queued(p) for s, p in self._processors.items()}
-            for signal_name, count in left.items():
-                if count:
-                    _diagnostics.count(f"shutdown_abandoned_{signal_name}", count)
-            waiting = ", ".join(f"{n} {s}" for s, n in left.items() if n) or "only the exports in flight"
+            worker.join(max(0.0, self._deadline - time.monotonic()))
+        timed_out = any(w.is_alive() for w in workers)
+        # Whatever the processors still hold now is not going to be sent by this shutdown:
+        # queued items, and the batch in flight when the deadline passed.
+        left = {s: abandon(p) for s, p in self._processors.items()}
+        if timed_out:
+            waiting = ", ".join(f"{n} {s}" for s, n in left.items() if n) or "nothing"
             _diagnostics.report(
                 "shutdown_timed_out",
                 f"exports still running after {self._shutdown_timeout} s were abandoned ({waiting} not sent)",
@@ -363,15 +388,35 @@ def configure(
 
 
 def _install_sigterm(handle: Telemetry) -> None:
+    """On ``SIGTERM``: flush (bounded), then die by ``SIGTERM`` as a supervisor expects.
+
+    The handler runs on the main thread between two bytecodes of whatever it was doing,
+    possibly inside a lock the flush needs (the diagnostics lock while the program polls
+    ``stats()``, the sink's, the ``logging`` module's): flushing there would wait for itself
+    forever. So the handler takes no lock: it starts the flush on a thread of its own (the
+    low-level ``_thread`` call takes none) and returns; the program runs on meanwhile, and
+    the flushing thread signals again when done, when the handler restores the default
+    action and re-raises."""
     if threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         return
+    state = {"started": False, "flushed": False}
+
+    def flush_then_terminate() -> None:
+        try:
+            handle.shutdown()
+        finally:
+            state["flushed"] = True
+            os.kill(os.getpid(), signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        handle.shutdown()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
+        if state["flushed"]:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+        elif not state["started"]:
+            state["started"] = True
+            _thread.start_new_thread(flush_then_terminate, ())
 
     signal.signal(signal.SIGTERM, on_sigterm)
 

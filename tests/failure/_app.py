@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from typing import Any
 
@@ -231,6 +232,80 @@ class Commands:
             pool.close()
             pool.join()
         return {"exit_codes": [p.exitcode for p in procs]}
+
+    def join_exports(self, timeout: float) -> Any:
+        """Wait until the batch processors' export threads have ended (after a shutdown)."""
+        threads = [p._batch_processor._worker_thread for p in self.handle._processors.values()]
+        for thread in threads:
+            thread.join(timeout)
+        return {"alive": sum(t.is_alive() for t in threads)}
+
+    def poll_stats(self) -> Any:
+        """Answer at once, then read ``stats()`` in a loop until the process is ended: the main
+        thread spends much of its time holding the diagnostics lock, as a health endpoint or a
+        metrics scraper polling it does."""
+        print(json.dumps({"polling": True}), flush=True)
+        while True:
+            multi_llm_otel.stats()
+
+    def fork_storm(self, phase: str, children: int, rounds: int, per_round: int) -> Any:
+        """Fork ``children`` children while the parent holds a kept-alive OTLP connection; the
+        parent and every child then export ``rounds`` times (``per_round`` events, then a flush
+        of the log records) at the same time. Children leave with ``sys.exit``."""
+        emit_events(f"{phase}-warm", 1)
+        self.handle.logger_provider.force_flush()
+        pids = []
+        for c in range(children):
+            pid = os.fork()
+            if pid == 0:
+                code = 0
+                try:
+                    for r in range(rounds):
+                        emit_events(f"{phase}-child{c}", per_round, start=r * per_round)
+                        self.handle.logger_provider.force_flush()
+                except BaseException:
+                    code = 1
+                sys.exit(code)
+            pids.append(pid)
+        for r in range(rounds):
+            emit_events(f"{phase}-parent", per_round, start=r * per_round)
+            self.handle.logger_provider.force_flush()
+        codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+        return {"child_exits": codes}
+
+    def fork_while_writing(self, phase: str, children: int, n: int) -> Any:
+        """Fork ``children`` children one after another while a thread of the parent keeps the
+        exporters writing; each child emits ``n`` events and leaves with ``sys.exit``. Returns
+        each child's exit code and the seconds it took from fork to exit."""
+        stop = threading.Event()
+
+        def keep_writing() -> None:
+            i = 0
+            while not stop.is_set():
+                emit_events(f"{phase}-background", 50, start=i)
+                self.handle.logger_provider.force_flush()
+                i += 50
+
+        writer = threading.Thread(target=keep_writing, daemon=True)
+        writer.start()
+        codes, seconds = [], []
+        try:
+            for c in range(children):
+                t0 = time.perf_counter()
+                pid = os.fork()
+                if pid == 0:
+                    code = 0
+                    try:
+                        emit_events(f"{phase}-child{c}", n)
+                    except BaseException:
+                        code = 1
+                    sys.exit(code)
+                codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+                seconds.append(time.perf_counter() - t0)
+        finally:
+            stop.set()
+            writer.join(30)
+        return {"child_exits": codes, "child_seconds": seconds}
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -105,6 +105,12 @@ def _child_work(phase: str, n: int, calls: int) -> None:
     make_calls(phase, calls)
 
 
+def _flushing_rounds(handle: Telemetry, phase: str, rounds: int, per_round: int) -> None:
+    for r in range(rounds):
+        emit_events(phase, per_round, start=r * per_round)
+        handle.logger_provider.force_flush()
+
+
 class Commands:
     def __init__(self, handle: Telemetry) -> None:
         self.handle = handle
@@ -233,6 +239,18 @@ class Commands:
             pool.join()
         return {"exit_codes": [p.exitcode for p in procs]}
 
+    def pool_terminate(self, phase: str, n: int, processes: int, wait_s: float) -> Any:
+        """A fork ``Pool`` whose workers emit ``n`` events each, then ``close()`` (the workers
+        start leaving, flushing on their way out) and, ``wait_s`` later, ``terminate()``, which
+        sends SIGTERM to every worker still alive."""
+        pool = multiprocessing.get_context("fork").Pool(processes)
+        pool.starmap(emit_events, [(f"{phase}-pool{i}", n) for i in range(processes)], chunksize=1)
+        pool.close()
+        time.sleep(wait_s)
+        pool.terminate()
+        pool.join()
+        return {}
+
     def join_exports(self, timeout: float) -> Any:
         """Wait until the batch processors' export threads have ended (after a shutdown)."""
         threads = [p._batch_processor._worker_thread for p in self.handle._processors.values()]
@@ -248,28 +266,37 @@ class Commands:
         while True:
             multi_llm_otel.stats()
 
-    def fork_storm(self, phase: str, children: int, rounds: int, per_round: int) -> Any:
-        """Fork ``children`` children while the parent holds a kept-alive OTLP connection; the
-        parent and every child then export ``rounds`` times (``per_round`` events, then a flush
-        of the log records) at the same time. Children leave with ``sys.exit``."""
+    def fork_storm(self, phase: str, children: int, rounds: int, per_round: int, start: str = "os.fork") -> Any:
+        """Fork ``children`` children (``os.fork`` leaving by ``sys.exit``, or ``multiprocessing``
+        processes with the fork start method) while the parent holds a kept-alive OTLP
+        connection; the parent and every child then export ``rounds`` times (``per_round``
+        events, then a flush of the log records) at the same time."""
         emit_events(f"{phase}-warm", 1)
         self.handle.logger_provider.force_flush()
+        if start == "multiprocessing":
+            ctx = multiprocessing.get_context("fork")
+            procs = [
+                ctx.Process(target=_flushing_rounds, args=(self.handle, f"{phase}-child{c}", rounds, per_round))
+                for c in range(children)
+            ]
+            for p in procs:
+                p.start()
+            _flushing_rounds(self.handle, f"{phase}-parent", rounds, per_round)
+            for p in procs:
+                p.join(60)
+            return {"child_exits": [p.exitcode for p in procs]}
         pids = []
         for c in range(children):
             pid = os.fork()
             if pid == 0:
                 code = 0
                 try:
-                    for r in range(rounds):
-                        emit_events(f"{phase}-child{c}", per_round, start=r * per_round)
-                        self.handle.logger_provider.force_flush()
+                    _flushing_rounds(self.handle, f"{phase}-child{c}", rounds, per_round)
                 except BaseException:
                     code = 1
                 sys.exit(code)
             pids.append(pid)
-        for r in range(rounds):
-            emit_events(f"{phase}-parent", per_round, start=r * per_round)
-            self.handle.logger_provider.force_flush()
+        _flushing_rounds(self.handle, f"{phase}-parent", rounds, per_round)
         codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
         return {"child_exits": codes}
 

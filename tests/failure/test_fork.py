@@ -85,16 +85,17 @@ def test_multiprocessing_fork_children_emit(collector: SinkCollector, tmp_path: 
     assert_exact(counts, phases)
 
 
+@pytest.mark.parametrize("start", ["os.fork", "multiprocessing"])
 def test_forked_children_get_their_own_otlp_connections(
-    collector: SinkCollector, tmp_path: Path, figures: Callable[..., None]
+    collector: SinkCollector, tmp_path: Path, figures: Callable[..., None], start: str
 ) -> None:
     """The parent holds a kept-alive OTLP/HTTP connection when it forks; parent and children
     then export at the same time. Sharing that socket would interleave their requests and
     lose batches (nothing counts them); each process must use connections of its own."""
-    service = "failure-fork-connections"
+    service = f"failure-fork-connections-{start}"
     children, rounds, per_round = 4, 15, 10
     with App({"service_name": service, "endpoint": collector.http_url}, log=tmp_path / "app.log") as app:
-        result = app("fork_storm", phase="storm", children=children, rounds=rounds, per_round=per_round)
+        result = app("fork_storm", phase="storm", children=children, rounds=rounds, per_round=per_round, start=start)
         assert result["child_exits"] == [0] * children
         stats = app("stats")
         code, _ = app.close()

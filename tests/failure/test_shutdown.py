@@ -339,3 +339,37 @@ def test_sigterm_during_the_exit_flush_waits_for_it(
         proxy.close()
     figures(sent=events, arrived=counts["event_records"]["p"])
     assert counts["event_records"]["p"] == events
+
+
+def test_pool_terminate_during_the_workers_exit_flush(
+    collector: SinkCollector, tmp_path: Path, figures: Callable[..., None]
+) -> None:
+    """``Pool.close()`` then ``terminate()``: the workers are flushing on their way out (five
+    slow requests each) when SIGTERM reaches them; what they emitted still arrives."""
+    service = "failure-pool-terminate"
+    events, processes = 10, 2
+    proxy = SlowProxy(collector.http_url, delay_s=0.4)
+    env = {"OTEL_BLRP_MAX_EXPORT_BATCH_SIZE": "2", "OTEL_BLRP_SCHEDULE_DELAY": "60000"}
+    options = {"service_name": service, "endpoint": proxy.url, "shutdown_timeout": 10}
+    phases = [f"t-pool{i}" for i in range(processes)]
+    try:
+        with App(options, env, tmp_path / "app.log") as app:
+            app("pool_terminate", phase="t", n=events, processes=processes, wait_s=1.0)
+            app.close()
+        try:
+            counts = wait_until(
+                lambda: (
+                    (c := phase_counts(collector.requests(), service))
+                    and all(c["events"][p] >= events for p in phases)
+                    and c
+                ),
+                5,
+                "the workers' events",
+            )
+        except AssertionError:
+            counts = phase_counts(collector.requests(), service)
+    finally:
+        proxy.close()
+    arrived = {p: counts["event_records"][p] for p in phases}
+    figures(sent_per_worker=events, arrived=arrived)
+    assert arrived == dict.fromkeys(phases, events)

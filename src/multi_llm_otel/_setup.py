@@ -60,6 +60,7 @@ from multi_llm_otel._sink import (
 __all__ = ["Telemetry", "configure"]
 
 _SIGNALS = ("traces", "logs", "metrics")
+_COUNTING_GRACE_S = 0.5
 _PATHS = {"traces": "v1/traces", "logs": "v1/logs", "metrics": "v1/metrics"}
 
 
@@ -130,10 +131,11 @@ class Telemetry:
                 self._flushing_thread = threading.get_ident()
         if not first:
             # The thread running the flush cannot wait for itself (a handler of the
-            # program's own that calls shutdown() again, say).
+            # program's own that calls shutdown() again, say). The grace covers the counting
+            # the first call does once its deadline has passed.
             if self._flushing_thread != threading.get_ident():
-                self._finished.wait(max(0.0, self._deadline - time.monotonic()))
-            return self._result
+                self._finished.wait(max(0.0, self._deadline - time.monotonic()) + _COUNTING_GRACE_S)
+            return self._result if self._finished.is_set() else False
         try:
             self._result = self._flush_and_shut_down()
         finally:
@@ -401,21 +403,23 @@ def _install_sigterm(handle: Telemetry) -> None:
         return
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         return
-    state = {"started": False, "flushed": False}
+    # By process id: a child forked while its parent flushed must still flush on its own.
+    state = {"flushing": 0, "flushed": 0}
 
     def flush_then_terminate() -> None:
         try:
             handle.shutdown()
         finally:
-            state["flushed"] = True
+            state["flushed"] = os.getpid()
             os.kill(os.getpid(), signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        if state["flushed"]:
+        pid = os.getpid()
+        if state["flushed"] == pid:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-        elif not state["started"]:
-            state["started"] = True
+            os.kill(pid, signal.SIGTERM)
+        elif state["flushing"] != pid:
+            state["flushing"] = pid
             _thread.start_new_thread(flush_then_terminate, ())
 
     signal.signal(signal.SIGTERM, on_sigterm)

@@ -51,6 +51,7 @@ NOT_COLLECTOR_CONFIGS = {
     "grafana/loki.yaml",
     "grafana/provisioning/datasources/datasources.yaml",
     "grafana/provisioning/dashboards/dashboards.yaml",
+    "local/jaeger.yaml",  # Jaeger's config, validated by Jaeger in test_local_stack.py
 }
 
 KINDS = ("receivers", "processors", "exporters", "connectors", "extensions")

@@ -409,6 +409,8 @@ def _install_sigterm(handle: Telemetry) -> None:
     def flush_then_terminate() -> None:
         try:
             handle.shutdown()
+        except Exception as exc:  # noqa: BLE001 - the process must still end
+            _diagnostics.report("shutdown_failed", str(exc), exc)
         finally:
             state["flushed"] = os.getpid()
             os.kill(os.getpid(), signal.SIGTERM)
@@ -420,7 +422,13 @@ def _install_sigterm(handle: Telemetry) -> None:
             os.kill(pid, signal.SIGTERM)
         elif state["flushing"] != pid:
             state["flushing"] = pid
-            _thread.start_new_thread(flush_then_terminate, ())
+            try:
+                _thread.start_new_thread(flush_then_terminate, ())
+            except RuntimeError:
+                # No thread to be had (a thread limit): end as if no handler were installed,
+                # rather than raise into the program or flush where it might wait for itself.
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                os.kill(pid, signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, on_sigterm)
 

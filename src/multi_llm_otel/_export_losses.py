@@ -219,6 +219,9 @@ class CountingMetricExporter(_Counting, MetricExporter):
         self.inner.shutdown(timeout_millis=timeout_millis, **kwargs)
 
 
+_deque_appendleft = collections.deque.appendleft
+
+
 class _CountingQueue(collections.deque):  # type: ignore[type-arg]
     """The batch processor's queue, bounded here rather than by ``maxlen`` so that every
     eviction is seen: an item is taken out either by the export thread (``pop``) or by the
@@ -232,7 +235,7 @@ class _CountingQueue(collections.deque):  # type: ignore[type-arg]
         self.closed = False
 
     def appendleft(self, item: Any) -> None:
-        collections.deque.appendleft(self, item)
+        _deque_appendleft(self, item)
         if len(self) > self.bound or self.closed:
             self._evict()
 

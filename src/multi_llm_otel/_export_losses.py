@@ -48,6 +48,7 @@ __all__ = [
     "CountingMetricExporter",
     "CountingSpanExporter",
     "abandon",
+    "abandon_exports",
     "queued",
     "register_diagnostics_metric",
     "watch_queue",
@@ -337,10 +338,13 @@ def abandon(processor: object) -> int:
     queue = getattr(inner, "_queue", None)
     if isinstance(queue, _CountingQueue):
         taken += queue.drain()
-    exporter = getattr(inner, "_exporter", None)
-    if isinstance(exporter, _Counting):
-        taken += exporter.flights.abandon()
-    return taken
+    return taken + abandon_exports(getattr(inner, "_exporter", None))
+
+
+def abandon_exports(exporter: object) -> int:
+    """Count as abandoned the exports a counting exporter is sending now, and any it starts
+    from now on (a metric reader's exporter, say); returns the number of items counted now."""
+    return exporter.flights.abandon() if isinstance(exporter, _Counting) else 0
 
 
 def queued(processor: object) -> int | None:

@@ -45,6 +45,7 @@ from multi_llm_otel._export_losses import (
     CountingMetricExporter,
     CountingSpanExporter,
     abandon,
+    abandon_exports,
     register_diagnostics_metric,
     watch_queue,
 )
@@ -164,6 +165,9 @@ class Telemetry:
         # Whatever the processors still hold now is not going to be sent by this shutdown:
         # queued items, and the batch in flight when the deadline passed.
         left = {s: abandon(p) for s, p in self._processors.items()}
+        if self.installed["metrics"]:
+            readers = getattr(self.meter_provider, "_metric_readers", ())
+            left["metric points"] = sum(abandon_exports(getattr(r, "_exporter", None)) for r in readers)
         if timed_out:
             waiting = ", ".join(f"{n} {s}" for s, n in left.items() if n) or "nothing"
             _diagnostics.report(

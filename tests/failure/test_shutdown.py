@@ -258,11 +258,20 @@ def test_a_timed_out_shutdown_counts_every_record_once(
     assert done["ok"] is False
     assert code == 0
     logs, spans = _stats_sum(at_shutdown, "logs"), _stats_sum(at_shutdown, "spans")
-    figures(sent_logs=3 * rounds, logs_at_shutdown=logs, sent_spans=rounds, spans_at_shutdown=spans)
+    figures(
+        sent_logs=3 * rounds,
+        logs_at_shutdown=logs,
+        sent_spans=rounds,
+        spans_at_shutdown=spans,
+        metric_points_at_shutdown=_stats_sum(at_shutdown, "metric_points"),
+    )
     assert sum(logs.values()) == 3 * rounds, logs
     assert sum(spans.values()) == rounds, spans
     assert _stats_sum(later, "logs") == logs
     assert _stats_sum(later, "spans") == spans
+    # The reader's final metrics export was in flight too: counted then, not again.
+    assert at_shutdown.get("shutdown_abandoned_metric_points", 0) > 0
+    assert _stats_sum(later, "metric_points") == _stats_sum(at_shutdown, "metric_points")
 
 
 class SlowProxy:

@@ -61,12 +61,14 @@ from multi_llm_otel._sink import (
 __all__ = ["Telemetry", "configure"]
 
 _SIGNALS = ("traces", "logs", "metrics")
-_COUNTING_GRACE_S = 0.5
 _PATHS = {"traces": "v1/traces", "logs": "v1/logs", "metrics": "v1/metrics"}
 
 
 class Telemetry:
     """The handle ``configure()`` returns: flush and shut down what it set up."""
+
+    # How long a second shutdown() caller waits past the deadline for the first one's counting.
+    _COUNTING_GRACE_S = 0.5
 
     def __init__(
         self,
@@ -135,7 +137,7 @@ class Telemetry:
             # program's own that calls shutdown() again, say). The grace covers the counting
             # the first call does once its deadline has passed.
             if self._flushing_thread != threading.get_ident():
-                self._finished.wait(max(0.0, self._deadline - time.monotonic()) + _COUNTING_GRACE_S)
+                self._finished.wait(max(0.0, self._deadline - time.monotonic()) + self._COUNTING_GRACE_S)
             return self._result if self._finished.is_set() else False
         try:
             self._result = self._flush_and_shut_down()

@@ -70,9 +70,11 @@ def _floor(pipeline: Pipeline, port: int) -> Call:
 
 def _ours(pipeline: Pipeline, port: int) -> Call:
     from bench.scenarios import make_clients
-    from multi_llm_otel import llm_call
+    from multi_llm_otel import EventToSpanEventBridge, llm_call
     from multi_llm_otel._emitter import Emitter, install
 
+    # As configure() sets it up: the events reach their spans through the bridge.
+    pipeline.logger_provider.add_log_record_processor(EventToSpanEventBridge())
     install(Emitter(pipeline.tracer_provider, pipeline.logger_provider, pipeline.meter_provider))
     clients = make_clients(port)
     oc, ac = clients["openai"], clients["anthropic"]

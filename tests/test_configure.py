@@ -429,3 +429,31 @@ def test_a_bad_endpoint_cannot_hang_shutdown_or_exit(kind: str) -> None:
         f"{kind} endpoint: shutdown returned {result['ok']} after {result['shutdown_s']:.3f} s "
         f"(shutdown_timeout=1.0); whole process {process_s:.2f} s"
     )
+
+
+SPAN_EVENTS = """
+handle = configure("svc", sink=sys.argv[1]{options})
+emit_in_span(BusinessEvent.new("llm_request"))
+handle.shutdown()
+report()
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "env", "bridged"),
+    [
+        ("", {}, True),
+        (", span_events=False", {}, False),
+        ("", {"MULTI_LLM_OTEL_SPAN_EVENTS": "false"}, False),
+        (", span_events=True", {"MULTI_LLM_OTEL_SPAN_EVENTS": "false"}, True),
+    ],
+)
+def test_the_span_event_bridge_is_on_unless_switched_off(
+    tmp_path: Path, options: str, env: dict[str, str], bridged: bool
+) -> None:
+    sink = tmp_path / "sink.jsonl"
+    run(SPAN_EVENTS.format(options=options), str(sink), env=clean_env(**env))
+    records = read_sink(sink)
+    [span] = by_signal(records, "span")
+    assert [e["name"] for e in span["events"]] == (["llm_request"] if bridged else [])
+    assert [r["event_name"] for r in by_signal(records, "log")] == ["llm_request"], "the log record either way"

@@ -127,6 +127,14 @@ async def ask_ollama_async(client: ollama.AsyncClient, **kwargs: Any) -> Any:
 
 
 HI = [{"role": "user", "content": "hi"}]
+
+
+def unrequested(reply: dict[str, Any]) -> dict[str, Any]:
+    """What the events say when the request named no model: the response's model is
+    ``response_model`` only, never the requested ``model``."""
+    return {k: v for k, v in reply.items() if k != "model"}
+
+
 OLLAMA_REPLY = {
     "provider": "ollama",
     "model": "llama3.2",
@@ -526,7 +534,12 @@ def test_lm_studio_prediction_stream(telemetry: Captured, lms_model: lmstudio.LL
     assert stream.stats.predicted_tokens_count == 3, "the SDK's own attributes still answer"
     assert telemetry.event_names() == ["llm_request", "llm_response"], "LM Studio reports no caching"
     assert meta(telemetry, "llm_request") == {"provider": "lm_studio", "operation": "chat", "stream": False}
-    assert meta(telemetry, "llm_response") == {**LMS_REPLY, "stream": True, "chunk_count": 2, "completed": True}
+    assert meta(telemetry, "llm_response") == {
+        **unrequested(LMS_REPLY),
+        "stream": True,
+        "chunk_count": 2,
+        "completed": True,
+    }
     name, attrs, _ = only_span(telemetry)
     assert name == "chat", "the model is only known from the response"
     assert (attrs["gen_ai.provider.name"], attrs["server.address"], attrs["server.port"]) == (
@@ -567,7 +580,12 @@ async def test_lm_studio_async_prediction_stream(telemetry: Captured, lms_model:
     stream = await respond(lms_model)
     assert isinstance(stream, AsyncPredictionStream)
     assert [fragment.content async for fragment in stream] == ["Hel", "lo!"]
-    assert meta(telemetry, "llm_response") == {**LMS_REPLY, "stream": True, "chunk_count": 2, "completed": True}
+    assert meta(telemetry, "llm_response") == {
+        **unrequested(LMS_REPLY),
+        "stream": True,
+        "chunk_count": 2,
+        "completed": True,
+    }
 
 
 def test_lm_studio_prediction_result(telemetry: Captured, lms_model: lmstudio.LLM) -> None:
@@ -583,7 +601,7 @@ def test_lm_studio_prediction_result(telemetry: Captured, lms_model: lmstudio.LL
     assert result is returned[0]
     assert result.content == "Hello!"
     assert telemetry.event_names() == ["llm_request", "llm_response"]
-    assert meta(telemetry, "llm_response") == LMS_REPLY
+    assert meta(telemetry, "llm_response") == unrequested(LMS_REPLY)
     _, attrs, _ = only_span(telemetry)
     assert (attrs["server.address"], attrs["server.port"]) == ("localhost", 1234)
 
@@ -689,12 +707,11 @@ def test_anthropic_message_json(
     expected_names = ["llm_request", "llm_response"] + ([cache_event[0]] if cache_event else [])
     assert telemetry.event_names() == expected_names
     assert meta(telemetry, "llm_request") == {"operation": "chat", "stream": False}
-    assert meta(telemetry, "llm_response") == {**ANTHROPIC_BASE, **response}
+    assert meta(telemetry, "llm_response") == {**unrequested(ANTHROPIC_BASE), **response}
     if cache_event is not None:
         name, values = cache_event
         assert meta(telemetry, name) == {
             "provider": "anthropic",
-            "model": "claude-sonnet-4-5-20250929",
             "cache": "provider",
             **values,
         }
@@ -709,7 +726,6 @@ def test_anthropic_sse_events_from_a_generator(telemetry: Captured) -> None:
     assert meta(telemetry, "llm_request") == {"operation": "chat", "stream": True}
     assert meta(telemetry, "llm_response") == {
         "provider": "anthropic",
-        "model": "claude-opus-4-6",
         "response_model": "claude-opus-4-6",
         "response_id": "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY",
         "input_tokens": 25 + 2048,
@@ -740,7 +756,7 @@ def test_ollama_ndjson_from_a_generator(telemetry: Captured) -> None:
 
     assert_passed_through(received, lines)
     assert telemetry.event_names() == ["llm_request", "llm_response"]
-    assert meta(telemetry, "llm_response") == OLLAMA_STREAMED
+    assert meta(telemetry, "llm_response") == unrequested(OLLAMA_STREAMED)
 
 
 async def test_ollama_ndjson_from_an_async_generator(telemetry: Captured) -> None:
@@ -753,7 +769,7 @@ async def test_ollama_ndjson_from_an_async_generator(telemetry: Captured) -> Non
 
     received = [line async for line in stream()]
     assert_passed_through(received, lines)
-    assert meta(telemetry, "llm_response") == OLLAMA_STREAMED
+    assert meta(telemetry, "llm_response") == unrequested(OLLAMA_STREAMED)
 
 
 def test_ollama_ndjson_error_line_from_a_generator(telemetry: Captured) -> None:
@@ -765,7 +781,6 @@ def test_ollama_ndjson_error_line_from_a_generator(telemetry: Captured) -> None:
     assert telemetry.event_names() == ["llm_request", "llm_error", "llm_response"]
     assert meta(telemetry, "llm_error") == {
         "provider": "ollama",
-        "model": "llama3.2",
         "error_type": "error",
         "message": OLLAMA_ERROR_LINE,
     }
@@ -779,7 +794,7 @@ def test_ollama_chat_json(telemetry: Captured) -> None:
     body = dict(rec.OLLAMA_CHAT)
     assert returning(body)() is body
     assert telemetry.event_names() == ["llm_request", "llm_response"]
-    assert meta(telemetry, "llm_response") == OLLAMA_REPLY
+    assert meta(telemetry, "llm_response") == unrequested(OLLAMA_REPLY)
 
 
 LMS_V1_REPLY = {
@@ -798,7 +813,7 @@ def test_lm_studio_v1_chat_result_json(telemetry: Captured) -> None:
     assert returning(body)() is body
     assert telemetry.event_names() == ["llm_request", "llm_response"], "LM Studio reports no caching"
     # /api/v1/chat gives no finish reason: none is made up.
-    assert meta(telemetry, "llm_response") == LMS_V1_REPLY
+    assert meta(telemetry, "llm_response") == unrequested(LMS_V1_REPLY)
     _, attrs, _ = only_span(telemetry)
     assert attrs["gen_ai.usage.reasoning.output_tokens"] == 24
 
@@ -808,7 +823,7 @@ def test_lm_studio_v1_sse_events_from_a_generator(telemetry: Captured) -> None:
     received = list(yielding(events)())
     assert_passed_through(received, events)
     assert meta(telemetry, "llm_response") == {
-        **LMS_V1_REPLY,
+        **unrequested(LMS_V1_REPLY),
         "stream": True,
         "chunk_count": len(events),
         "completed": True,
@@ -834,7 +849,7 @@ def test_openai_responses_json(telemetry: Captured) -> None:
     assert returning(body)() is body
     # cached_tokens is reported (as 0): a miss, not silence.
     assert telemetry.event_names() == ["llm_request", "llm_response", "cache_miss"]
-    assert meta(telemetry, "llm_response") == OPENAI_RESPONSE_REPLY
+    assert meta(telemetry, "llm_response") == unrequested(OPENAI_RESPONSE_REPLY)
     assert meta(telemetry, "cache_miss")["cache_read_tokens"] == 0
 
 
@@ -844,7 +859,7 @@ def test_openai_responses_events_from_a_generator(telemetry: Captured) -> None:
     assert_passed_through(received, events)
     assert telemetry.event_names() == ["llm_request", "llm_response", "cache_miss"]
     assert meta(telemetry, "llm_response") == {
-        **OPENAI_RESPONSE_REPLY,
+        **unrequested(OPENAI_RESPONSE_REPLY),
         "stream": True,
         "chunk_count": len(events),
         "completed": True,

@@ -42,9 +42,9 @@ def test_metrics_are_captured_by_name() -> None:
     with capture() as captured:
         assert captured.metrics() == {}
         attributes = {"gen_ai.operation.name": "chat", "gen_ai.token.type": "input"}
-        captured.emitter.token_usage.record(100, attributes)
-        captured.emitter.token_usage.record(20, attributes)
-        captured.emitter.operation_duration.record(0.5, {"gen_ai.operation.name": "chat"})
+        captured.emitter.metrics.token_usage.record(100, attributes)
+        captured.emitter.metrics.token_usage.record(20, attributes)
+        captured.emitter.metrics.operation_duration.record(0.5, {"gen_ai.operation.name": "chat"})
         found = captured.metrics()
     assert set(found) == {"gen_ai.client.token.usage", "gen_ai.client.operation.duration"}
     [tokens] = found["gen_ai.client.token.usage"]
@@ -58,7 +58,7 @@ def test_metrics_are_captured_by_name() -> None:
 
 def test_token_histogram_uses_the_genai_buckets() -> None:
     with capture() as captured:
-        captured.emitter.token_usage.record(3)
+        captured.emitter.metrics.token_usage.record(3)
         [point] = captured.metrics()["gen_ai.client.token.usage"]
     assert list(point.explicit_bounds)[:4] == [1, 4, 16, 64]
 
@@ -114,11 +114,9 @@ def test_the_applications_global_providers_are_left_alone() -> None:
     assert (trace.get_tracer_provider(), _logs.get_logger_provider(), metrics.get_meter_provider()) == providers
 
 
-def test_capture_passes_options_to_the_emitter() -> None:
+def test_capture_passes_options_to_the_emitter_and_the_bridge() -> None:
     with capture(span_events=False, user_id_hash_key=b"k", max_attributes=50, max_value_length=9) as captured:
         assert isinstance(captured, Captured)
-        assert captured.emitter.span_events is False
-        assert captured.emitter.log_records is True
         assert captured.emitter.user_id_hash_key == b"k"
         assert captured.emitter.max_attributes == 50
         assert captured.emitter.max_value_length == 9

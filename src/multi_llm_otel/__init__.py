@@ -18,11 +18,13 @@ if TYPE_CHECKING:
     from multi_llm_otel._decorator import llm_call, record_cache
     from multi_llm_otel._emitter import Emitter, emit
     from multi_llm_otel._setup import Telemetry, configure
+    from multi_llm_otel._span_event_bridge import EventToSpanEventBridge
 
 __all__ = [
     "BusinessEvent",
     "Emitter",
     "EventScope",
+    "EventToSpanEventBridge",
     "Telemetry",
     "__version__",
     "bind_scope",
@@ -39,6 +41,7 @@ __all__ = [
 _LAZY = {
     "Emitter": "multi_llm_otel._emitter",
     "emit": "multi_llm_otel._emitter",
+    "EventToSpanEventBridge": "multi_llm_otel._span_event_bridge",
     "Telemetry": "multi_llm_otel._setup",
     "configure": "multi_llm_otel._setup",
     "llm_call": "multi_llm_otel._decorator",

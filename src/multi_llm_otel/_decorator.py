@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
 
@@ -20,31 +20,31 @@ from multi_llm_otel import _diagnostics, providers
 from multi_llm_otel._content_capture import enabled_by_env
 from multi_llm_otel._emitter import active
 from multi_llm_otel._events import EventScope
-from multi_llm_otel._invocation import Call, request_from_kwargs
+from multi_llm_otel._guard import contained, never_raise
+from multi_llm_otel._invocation import Call
+from multi_llm_otel._provider_choice import ProviderChoice, find_client, locate_client, read_request
+from multi_llm_otel._request_observer import current_call
 from multi_llm_otel._scope_binding import current_scope
 from multi_llm_otel._streams import AsyncStreamProxy, StreamProxy, is_async_stream
-from multi_llm_otel.providers import Extractor
 
 __all__ = ["llm_call", "record_cache"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 ScopeOption = EventScope | Callable[..., EventScope] | None
 
-_current_call: ContextVar[Call | None] = ContextVar("multi_llm_otel.call", default=None)
+_current_call: ContextVar[Call | None] = current_call
 
 
 def record_cache(hit: bool, *, key: str | None = None) -> None:
     """Say, inside a decorated function, that it answered from (or missed) the application's own
     response cache. Emits ``cache_hit``/``cache_miss`` with ``cache: "application"`` on the call,
     and the provider cache events are then not emitted for it."""
-    try:
-        call = _current_call.get()
-        if call is None:
-            _diagnostics.report("record_cache_outside_call", "record_cache() was called outside an @llm_call function")
-            return
+    call = _current_call.get()
+    if call is None:
+        _diagnostics.report("record_cache_outside_call", "record_cache() was called outside an @llm_call function")
+        return
+    with contained():
         call.record_application_cache(bool(hit), key)
-    except Exception as exc:  # noqa: BLE001 - a telemetry hook must never break the application
-        _diagnostics.report("instrumentation_failed", str(exc), exc)
 
 
 class _Options:
@@ -90,55 +90,8 @@ class _Options:
         the first call; read again on every call, since a global may be rebound."""
         if not self._scanned:
             self._scanned = True
-            self._reach = _locate_client(self._func)
+            self._reach = locate_client(self._func)
         return self._reach() if self._reach is not None else None
-
-
-def _is_client(value: object) -> bool:
-    try:
-        return (
-            providers.for_client(value) is not None or providers.for_client(getattr(value, "client", None)) is not None
-        )
-    except Exception:  # noqa: BLE001 - an object whose attributes raise is not a client
-        return False
-
-
-def _locate_client(func: Callable[..., Any]) -> Callable[[], object] | None:
-    func = inspect.unwrap(func)
-    code = getattr(func, "__code__", None)
-    if code is None:
-        return None
-    for cell in getattr(func, "__closure__", None) or ():
-        try:
-            contents = cell.cell_contents
-        except ValueError:
-            continue
-        if _is_client(contents):
-            return functools.partial(getattr, cell, "cell_contents")
-    namespace = getattr(func, "__globals__", {})
-    for name in code.co_names:
-        if _is_client(namespace.get(name)):
-            return functools.partial(namespace.get, name)
-    return None
-
-
-def _find_client(
-    options: _Options, args: tuple[Any, ...], kwargs: Mapping[str, Any]
-) -> tuple[Extractor | None, object]:
-    if options.client is not None:
-        extractor = providers.for_client(options.client)
-        if extractor is not None:
-            return extractor, options.client
-    for value in (*args, *kwargs.values(), options.reachable_client()):
-        extractor = providers.for_client(value)
-        if extractor is not None:
-            return extractor, value
-        inner = getattr(value, "client", None)
-        if inner is not None:
-            extractor = providers.for_client(inner)
-            if extractor is not None:
-                return extractor, inner
-    return None, None
 
 
 def _resolve_scope(option: ScopeOption, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> EventScope:
@@ -146,53 +99,41 @@ def _resolve_scope(option: ScopeOption, args: tuple[Any, ...], kwargs: Mapping[s
         return current_scope()
     if isinstance(option, EventScope):
         return option
-    try:
-        scope: object = option(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - a broken scope callable falls back, reported
-        _diagnostics.report("scope_callable_failed", str(exc), exc)
-        return current_scope()
+    scope = _scope_from(option, args, kwargs)
+    return scope if scope is not None else current_scope()
+
+
+@never_raise("scope_callable_failed")
+def _scope_from(
+    option: Callable[..., EventScope], args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> EventScope | None:
+    scope: object = option(*args, **kwargs)
     if isinstance(scope, EventScope):
         return scope
     _diagnostics.report("scope_callable_failed", f"it returned {type(scope).__name__}, not an EventScope")
-    return current_scope()
+    return None
 
 
+@never_raise()
 def _begin(
     options: _Options, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, streams: bool = False
 ) -> Call | None:
-    try:
-        extractor, client = _find_client(options, args, kwargs)
-        request = request_from_kwargs(extractor, kwargs)
-        # A generator function streams whatever its arguments say.
-        request.stream = request.stream or streams
-        provider = options.provider
-        fallback: str | None = None
-        address: str | None = None
-        port: int | None = None
-        if extractor is not None:
-            name, address, port = providers.provider_from_base_url(extractor.base_url(client), "")
-            provider = provider or name or None
-            # A server we cannot name from its URL speaks the SDK's protocol; that does not make
-            # it that vendor. The response may still name it (llama.cpp does).
-            fallback = f"{extractor.name}_compatible" if address else extractor.name
-        capture = options.capture_content if options.capture_content is not None else enabled_by_env()
-        return Call(
-            active(),
-            provider=provider,
-            fallback_provider=fallback,
-            model=options.model or request.model,
-            operation=options.operation,
-            scope=_resolve_scope(options.scope, args, kwargs),
-            request=request,
-            extractor=extractor,
-            server_address=address,
-            server_port=port,
-            capture_content=capture,
-            own_span=options.own_span,
-        )
-    except Exception as exc:  # noqa: BLE001 - the call goes ahead uninstrumented
-        _diagnostics.report("instrumentation_failed", str(exc), exc)
-        return None
+    """The call's lifecycle, or ``None``: the call then goes ahead uninstrumented."""
+    extractor, client = find_client(options.client, (*args, *kwargs.values(), options.reachable_client()))
+    request = read_request(extractor, kwargs)
+    # A generator function streams whatever its arguments say.
+    request.stream = request.stream or streams
+    capture = options.capture_content if options.capture_content is not None else enabled_by_env()
+    return Call(
+        active(),
+        choice=ProviderChoice(options.provider, extractor, client),
+        model=options.model or request.model,
+        operation=options.operation,
+        scope=_resolve_scope(options.scope, args, kwargs),
+        request=request,
+        capture_content=capture,
+        own_span=options.own_span,
+    )
 
 
 def _attach(call: Call) -> tuple[object, object]:
@@ -208,34 +149,17 @@ def _detach(tokens: tuple[object, object]) -> None:
 
 def _settle(call: Call, result: Any) -> Any:
     """Finish a call that returned ``result``, or hand back a watching proxy for a stream."""
-    try:
+    with contained() as attempt:
         extractor = providers.for_stream(result)
         if extractor is None and not (inspect.isgenerator(result) or inspect.isasyncgen(result)):
             call.finish_response(result)
             return result
-        if extractor is not None and call.extractor is None:
-            call.extractor = extractor
-        call.begin_stream(extractor.accumulator(result) if extractor is not None else None)
+        call.begin_stream(extractor, result)
         proxy_type = AsyncStreamProxy if is_async_stream(result) else StreamProxy
         return proxy_type(result, call)
-    except Exception as exc:  # noqa: BLE001 - the caller gets its result regardless
-        _diagnostics.report("instrumentation_failed", str(exc), exc)
+    if attempt.failed:
         call.finish_stream(completed=False)
-        return result
-
-
-def _chunk_reader(call: Call, item: object) -> None:
-    """The first item a generator function yields picks the accumulator for its stream."""
-    if call.chunks == 0 and call.accumulator is None:
-        extractor = providers.for_response(item)
-        if extractor is not None:
-            if call.extractor is None:
-                call.extractor = extractor
-            try:
-                call.begin_stream(extractor.accumulator(None))
-            except Exception as exc:  # noqa: BLE001
-                _diagnostics.report("instrumentation_failed", str(exc), exc)
-    call.chunk(item)
+    return result
 
 
 def _wrap_plain(func: Callable[..., Any], options: _Options) -> Callable[..., Any]:
@@ -252,9 +176,26 @@ def _wrap_plain(func: Callable[..., Any], options: _Options) -> Callable[..., An
             call.fail(exc)
             raise
         _detach(tokens)
+        if inspect.iscoroutine(result):
+            # An SDK's async method (``llm_call(aclient.chat.completions.create)``), an object
+            # with ``async def __call__``, a function returning ``aclient...create(...)``: the
+            # request runs when the caller awaits, and the call ends then.
+            return _settle_when_awaited(call, result)
         return _settle(call, result)
 
     return wrapper
+
+
+async def _settle_when_awaited(call: Call, awaitable: Coroutine[Any, Any, Any]) -> Any:
+    tokens = _attach(call)
+    try:
+        result = await awaitable
+    except BaseException as exc:
+        _detach(tokens)
+        call.fail(exc)
+        raise
+    _detach(tokens)
+    return _settle(call, result)
 
 
 def _wrap_coroutine(func: Callable[..., Awaitable[Any]], options: _Options) -> Callable[..., Awaitable[Any]]:
@@ -284,7 +225,7 @@ def _wrap_generator(
         call = _begin(options, args, kwargs, streams=True)
         if call is None:
             return (yield from func(*args, **kwargs))
-        call.begin_stream(None)
+        call.begin_stream(None, None)
         tokens = _attach(call)
         try:
             gen = func(*args, **kwargs)
@@ -305,7 +246,7 @@ def _wrap_generator(
                 raise
             finally:
                 _detach(tokens)
-            _chunk_reader(call, item)
+            call.generated(item)
             to_send, to_throw = None, None
             try:
                 to_send = yield item
@@ -332,7 +273,7 @@ def _wrap_async_generator(
             async for item in agen:
                 yield item
             return
-        call.begin_stream(None)
+        call.begin_stream(None, None)
         to_send: Any = None
         to_throw: BaseException | None = None
         while True:
@@ -350,7 +291,7 @@ def _wrap_async_generator(
                 raise
             finally:
                 _detach(tokens)
-            _chunk_reader(call, item)
+            call.generated(item)
             to_send, to_throw = None, None
             try:
                 to_send = yield item
@@ -405,7 +346,10 @@ def llm_call(
     current span instead: for programs that already run another GenAI instrumentation.
     """
 
-    def decorate(target: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(target: Any) -> Any:
+        if isinstance(target, (classmethod, staticmethod)):
+            # Above ``@classmethod`` / ``@staticmethod``: instrument the function inside.
+            return type(target)(decorate(target.__func__))
         options = _Options(target, provider, model, scope, operation, capture_content, own_span, client)
         if inspect.isasyncgenfunction(target):
             return _wrap_async_generator(target, options)

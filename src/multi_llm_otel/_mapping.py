@@ -12,49 +12,40 @@ import functools
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Final, Union
 
 from multi_llm_otel import _diagnostics
+from multi_llm_otel._attribute_names import (
+    DROPPED_KEYS,
+    EVENT_ID,
+    EVENT_SCOPE,
+    GENAI_NAMES,
+    RESPONSE_FINISH_REASONS,
+    TRUNCATED_KEYS,
+    USER_ID,
+)
 from multi_llm_otel._events import BusinessEvent, EventScope
 from multi_llm_otel._json_value import JSONValue, _clean_str
 
 AttributeValue = Union[str, bool, int, float, Sequence[str], Sequence[bool], Sequence[int], Sequence[float]]
 
-EVENT_ID: Final = "multi_llm.event.id"
-EVENT_SCOPE: Final = "multi_llm.event.scope"
-USER_ID: Final = "user.id"
-DROPPED_KEYS: Final = "multi_llm.metadata.dropped_keys"
-TRUNCATED_KEYS: Final = "multi_llm.metadata.truncated_keys"
-RESERVED: Final = frozenset({EVENT_ID, EVENT_SCOPE, USER_ID, DROPPED_KEYS, TRUNCATED_KEYS})
+__all__ = [
+    "DROPPED_KEYS",
+    "EVENT_ID",
+    "EVENT_SCOPE",
+    "GENAI_NAMES",
+    "RESERVED",
+    "TRUNCATED_KEYS",
+    "USER_ID",
+    "AttributeValue",
+    "event_attributes",
+    "hash_user_id",
+    "scope_attributes",
+    "to_attribute",
+]
 
-# Well-known metadata keys and their GenAI semantic-convention names. The original key is
-# kept as well, so the mapping is lossless.
-GENAI_NAMES: Final[Mapping[str, str]] = {
-    "provider": "gen_ai.provider.name",
-    "operation": "gen_ai.operation.name",
-    "model": "gen_ai.request.model",
-    "max_tokens": "gen_ai.request.max_tokens",
-    "temperature": "gen_ai.request.temperature",
-    "top_p": "gen_ai.request.top_p",
-    "response_model": "gen_ai.response.model",
-    "response_id": "gen_ai.response.id",
-    "finish_reasons": "gen_ai.response.finish_reasons",
-    "input_tokens": "gen_ai.usage.input_tokens",
-    "prompt_tokens": "gen_ai.usage.input_tokens",
-    "output_tokens": "gen_ai.usage.output_tokens",
-    "completion_tokens": "gen_ai.usage.output_tokens",
-    "cache_read_tokens": "gen_ai.usage.cache_read.input_tokens",
-    "cache_write_tokens": "gen_ai.usage.cache_write.input_tokens",
-    "cache_creation_tokens": "gen_ai.usage.cache_write.input_tokens",
-    "reasoning_tokens": "gen_ai.usage.reasoning.output_tokens",
-    "conversation_id": "gen_ai.conversation.id",
-    "error_type": "error.type",
-    "status_code": "http.response.status_code",
-    "server_address": "server.address",
-    "server_port": "server.port",
-    "session_id": "session.id",
-}
+RESERVED: Final = frozenset({EVENT_ID, EVENT_SCOPE, USER_ID, DROPPED_KEYS, TRUNCATED_KEYS})
 
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -151,7 +142,7 @@ def event_attributes(
 
 
 def _genai_value(name: str, value: AttributeValue) -> AttributeValue:
-    if name == "gen_ai.response.finish_reasons" and isinstance(value, str):
+    if name == RESPONSE_FINISH_REASONS and isinstance(value, str):
         return (value,)
     return value
 

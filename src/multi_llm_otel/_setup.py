@@ -57,6 +57,7 @@ from multi_llm_otel._sink import (
     JsonLinesSpanExporter,
     JsonLinesWriter,
 )
+from multi_llm_otel._span_event_bridge import add_bridge, span_events_wanted
 
 __all__ = ["Telemetry", "configure"]
 
@@ -288,7 +289,7 @@ def configure(
     resource_attributes: Mapping[str, str | int | float | bool] | None = None,
     scope: EventScope | None = None,
     sink: str | IO[str] | None = None,
-    span_events: bool = True,
+    span_events: bool | None = None,
     log_records: bool = True,
     user_id_hash_key: bytes | str | None = None,
     shutdown_timeout: float = 5.0,
@@ -301,6 +302,11 @@ def configure(
     process serves one scope: it goes on the Resource (``multi_llm.event.scope``, and
     ``user.id``) so Collector pipelines can route on it, and becomes the default event scope.
     Calling ``configure()`` again returns the first handle unchanged.
+
+    Events are log records; the logger provider set up here also puts each on its span as a
+    span event (``EventToSpanEventBridge``) unless ``span_events=False`` or
+    ``MULTI_LLM_OTEL_SPAN_EVENTS=false``, for backends that read log-based events. With
+    ``log_records=False`` it exports no log records, and the events show as span events only.
     """
     with _configure_lock:
         if _configured:
@@ -355,7 +361,7 @@ def configure(
         providers["traces"] = trace.get_tracer_provider()
         if _is_placeholder(_logs.get_logger_provider()):
             lp = LoggerProvider(resource=resource, shutdown_on_exit=False)
-            if kinds["logs"] != "none":
+            if kinds["logs"] != "none" and log_records:
                 log_exporter: LogRecordExporter = exporter("logs")
                 processors["logs"] = BatchLogRecordProcessor(log_exporter)
                 watch_queue(processors["logs"], "logs")
@@ -363,6 +369,8 @@ def configure(
             _logs.set_logger_provider(lp)
             installed["logs"] = True
         providers["logs"] = _logs.get_logger_provider()
+        if span_events_wanted(span_events):
+            add_bridge(providers["logs"])
         if _is_placeholder(metrics.get_meter_provider()):
             readers = []
             if kinds["metrics"] != "none":
@@ -381,8 +389,6 @@ def configure(
             providers["traces"],
             providers["logs"],
             providers["metrics"],
-            span_events=span_events,
-            log_records=log_records,
             user_id_hash_key=key_bytes,
         )
         install(emitter)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from multi_llm_otel import _diagnostics
+from multi_llm_otel._guard import contained
 from multi_llm_otel._invocation import Call
 
 # Helper methods that consume the rest of the stream internally, past the proxy's iterator.
@@ -46,10 +46,8 @@ class _Proxy:
 
     def __del__(self) -> None:
         # Dropped unconsumed or half read: end the call with what was seen.
-        try:
+        with contained():
             self._ml_call.finish_stream(completed=False)
-        except Exception as exc:  # noqa: BLE001 - a finaliser must never raise
-            _diagnostics.report("instrumentation_failed", str(exc), exc)
 
     def _child(self, inner: Any) -> Any:
         """What ``__enter__`` returns: the same proxy, or a proxy of the helper it made."""

@@ -26,6 +26,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from multi_llm_otel._emitter import Emitter, install, restore
+from multi_llm_otel._span_event_bridge import EventToSpanEventBridge
 
 __all__ = ["Captured", "capture"]
 
@@ -33,14 +34,18 @@ __all__ = ["Captured", "capture"]
 class Captured:
     """What was emitted inside a ``capture()`` block."""
 
-    def __init__(self, **emitter_options: Any) -> None:
+    def __init__(self, *, span_events: bool = True, log_records: bool = True, **emitter_options: Any) -> None:
         self.span_exporter = InMemorySpanExporter()
         self.log_exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
         self.metric_reader = InMemoryMetricReader()
         self.tracer_provider = TracerProvider(shutdown_on_exit=False)
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.span_exporter))
         self.logger_provider = LoggerProvider(shutdown_on_exit=False)
-        self.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(self.log_exporter))
+        # As configure() does: events on their spans too, unless switched off.
+        if span_events:
+            self.logger_provider.add_log_record_processor(EventToSpanEventBridge())
+        if log_records:
+            self.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(self.log_exporter))
         self.meter_provider = MeterProvider(metric_readers=[self.metric_reader], shutdown_on_exit=False)
         self.emitter = Emitter(self.tracer_provider, self.logger_provider, self.meter_provider, **emitter_options)
 
@@ -80,7 +85,8 @@ class Captured:
 def capture(**emitter_options: Any) -> Iterator[Captured]:
     """Capture the library's spans, events, log records and metrics for the ``with`` block.
 
-    Keyword arguments go to ``Emitter`` (``span_events``, ``log_records``, ``user_id_hash_key``...).
+    ``span_events=False`` leaves out the span event bridge, ``log_records=False`` the log
+    records; other keyword arguments go to ``Emitter`` (``user_id_hash_key``...).
     """
     captured = Captured(**emitter_options)
     previous = install(captured.emitter)

@@ -316,7 +316,7 @@ class _Run:
     def __init__(
         self,
         options: IngestOptions,
-        emit: Callable[[BusinessEvent, EventScope], None],
+        emit: Callable[[BusinessEvent, EventScope], object],
         flush: Callable[[], object],
         reporter: Reporter,
     ) -> None:
@@ -392,7 +392,7 @@ class _Run:
 def run(
     options: IngestOptions,
     stream: IO[bytes],
-    emit: Callable[[BusinessEvent, EventScope], None],
+    emit: Callable[[BusinessEvent, EventScope], object],
     flush: Callable[[], object],
     reporter: Reporter,
 ) -> Tally:

@@ -149,13 +149,18 @@ def get_path(obj: object, *names: str) -> object:
     return obj
 
 
+_MAX_COUNT = 2**63 - 1
+
+
 def as_int(value: object) -> int | None:
-    """An integer count, or ``None``; ``bool`` and negative or fractional numbers are not counts."""
+    """An integer count, or ``None``; ``bool``, negative or fractional numbers are not counts,
+    and neither is a number past int64 (OTLP's integer, and what a histogram can record): a
+    server's ``10**400`` costs that one value, not the span and the metrics with it."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return value if 0 <= value <= _MAX_COUNT else None
+    if isinstance(value, float) and value.is_integer() and 0 <= value <= _MAX_COUNT:
         return int(value)
     return None
 
@@ -203,7 +208,9 @@ def lineage(cls: type) -> frozenset[str]:
 
 def bound_owner(obj: object) -> object:
     """The object a bound method belongs to (``client.chat`` of ``ollama.chat``); else ``obj``."""
-    return obj.__self__ if isinstance(obj, types.MethodType) else obj
+    # ``type() is``, not ``isinstance``: that would read the object's ``__class__``, which an
+    # application object may compute (and fail in).
+    return obj.__self__ if type(obj) is types.MethodType else obj
 
 
 def entered_stream(manager: object) -> object:
@@ -220,17 +227,83 @@ def entered_stream(manager: object) -> object:
 
 
 MESSAGE_LIMIT = 500
+_MASK = "[REDACTED]"
 
-# Error texts sometimes echo a credential (an unmasked key in a proxy's message, a header).
-_SECRET = re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+|\bsk-[A-Za-z0-9_\-]{12,}")
+# Error texts sometimes echo a credential: a proxy's message quoting the key, a header, a URL.
+# Each alternative keeps what names the secret (group 1, possibly empty) and masks the value.
+_SECRET = re.compile(
+    r"""(?ix)
+    \b((?:bearer|basic)\s+)[^\s"',]+                       # Authorization schemes
+    | \b((?:x-api-key|api[_-]?key|x-goog-api-key|access[_-]?token|client[_-]?secret|password)
+         ["']?\s*[:=]\s*["']?)[^\s"',;&}]+                 # header, JSON or form fields
+    | ([?&;](?:key|token|auth|sig|signature|secret)=)[^\s&#"']+   # URL query parameters
+    | ()\b(?:sk|gsk|xai|pk|rk)[-_][A-Za-z0-9_\-]{6,}       # vendor key formats (sk-, gsk_, ...)
+    | ()\bAIza[0-9A-Za-z_\-]{20,}                         # Google API keys
+    """
+)
+# A configured key shorter than this would mask ordinary words in every message.
+_MIN_SECRET = 6
+_MAX_SECRETS = 64
+_configured: list[str] = []
+_configured_pattern: list[re.Pattern[str] | None] = [None]
+
+
+def remember_secret(value: object) -> None:
+    """Mask ``value`` (an API key a client was configured with) in every exported error text,
+    whatever its shape. Kept in memory only, like the client that holds it."""
+    if not isinstance(value, str) or len(value) < _MIN_SECRET or value in _configured:
+        return
+    if len(_configured) >= _MAX_SECRETS:
+        del _configured[0]
+    _configured.append(value)
+    # Longest first, so a key that contains another is masked whole.
+    alternatives = "|".join(re.escape(k) for k in sorted(_configured, key=len, reverse=True))
+    _configured_pattern[0] = re.compile(alternatives)
+
+
+def remember_client_secrets(client: object) -> None:
+    """The API key (and Anthropic's auth token) of an SDK client, or of a resource's client.
+    Read from the instance dictionaries only: no property or ``__getattr__`` runs."""
+    for target in (client, instance_attrs(client).get("_client")):
+        attrs = instance_attrs(target)
+        for name in ("api_key", "auth_token", "_api_key"):
+            remember_secret(attrs.get(name))
+
+
+def instance_attrs(obj: object) -> dict[str, object]:
+    """An object's instance dictionary, read without running any of its code (no property, no
+    ``__getattr__``): for objects of the application's that the instrumentation only looks at."""
+    try:
+        attrs = object.__getattribute__(obj, "__dict__")
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 - no __dict__, or a hostile one: nothing to look at
+        return {}
+    return attrs if type(attrs) is dict else {}
+
+
+def mask_secrets(text: str) -> str:
+    pattern = _configured_pattern[0]
+    if pattern is not None:
+        text = pattern.sub(_MASK, text)
+    return _SECRET.sub(lambda m: f"{m.group(1) or m.group(2) or m.group(3) or ''}{_MASK}", text)
 
 
 def error_message(text: object) -> str | None:
-    """An error text fit for telemetry: credentials masked, at most ``MESSAGE_LIMIT`` characters."""
+    """The one rule for an error text fit for telemetry (the ``llm_error`` message, the span
+    status, ``exception.message``): credentials masked, at most ``MESSAGE_LIMIT`` characters,
+    lone surrogates replaced. Idempotent."""
     if not isinstance(text, str) or not text:
         return None
-    masked = _SECRET.sub(lambda m: f"{m.group(1) or ''}[REDACTED]", text[: MESSAGE_LIMIT * 2])
-    return masked[:MESSAGE_LIMIT]
+    # Masked before it is cut, so a secret across the cut is masked whole, not left half visible.
+    masked = mask_secrets(str.__str__(text)[: MESSAGE_LIMIT * 2])[:MESSAGE_LIMIT]
+    if masked.isascii():
+        return masked
+    try:
+        masked.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in masked)
+    return masked
 
 
 def provider_code(err: object) -> str | None:

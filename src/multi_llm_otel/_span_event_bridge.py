@@ -1,0 +1,101 @@
+"""The event to span event bridge of the OpenTelemetry Logs SDK specification, for Python.
+
+Events are log records with an event name (OTEP 4430 deprecates the Span Event API). Backends
+that show only traces (Jaeger) still want them on their span: this ``LogRecordProcessor`` adds
+one span event per event record to the span the record belongs to. Add it to a
+``LoggerProvider`` next to the exporting processors::
+
+    logger_provider.add_log_record_processor(EventToSpanEventBridge())
+
+It bridges a record if and only if it has a non-empty event name and valid trace and span ids,
+and its resolved context (the context the record was emitted with, else the current one)
+holds a recording span with those same ids. The span event is named by the event name, stamped
+with the record's timestamp (else its observed timestamp) and carries a copy of the record's
+attributes. It never raises into, and never blocks, the record's own pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk._logs import LogRecordProcessor
+from opentelemetry.trace import INVALID_SPAN_ID, INVALID_TRACE_ID
+
+from multi_llm_otel import _diagnostics
+from multi_llm_otel._guard import contained
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk._logs import ReadWriteLogRecord
+
+__all__ = ["EventToSpanEventBridge", "add_bridge", "span_events_wanted"]
+
+_SCOPE_NAME = "multi_llm_otel"
+
+
+class EventToSpanEventBridge(LogRecordProcessor):
+    """Adds every event log record to its recording span as a span event (see the module)."""
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        with contained("span_event_bridge_failed"):
+            if not self._bridge(log_record):
+                scope = log_record.instrumentation_scope
+                if scope is not None and scope.name == _SCOPE_NAME and log_record.log_record.event_name:
+                    # One of this library's events found no span to go on: an expected outcome
+                    # (an event emitted outside any call) that deserves a number, not a warning.
+                    _diagnostics.count("span_event_without_span")
+
+    @staticmethod
+    def _bridge(log_record: ReadWriteLogRecord) -> bool:
+        record = log_record.log_record
+        name = record.event_name
+        if not name:
+            return False
+        trace_id = record.trace_id
+        span_id = record.span_id
+        if not trace_id or trace_id == INVALID_TRACE_ID or not span_id or span_id == INVALID_SPAN_ID:
+            return False
+        context = getattr(record, "context", None)
+        span = trace.get_current_span(context if context is not None else otel_context.get_current())
+        if not span.is_recording():
+            return False
+        span_context = span.get_span_context()
+        if span_context.trace_id != trace_id or span_context.span_id != span_id:
+            return False
+        timestamp = record.timestamp if record.timestamp is not None else record.observed_timestamp
+        span.add_event(name, dict(record.attributes) if record.attributes else None, timestamp)
+        return True
+
+    def shutdown(self) -> None:
+        """Nothing to release: the bridge holds no state."""
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Nothing is buffered: span events are added when the record is emitted."""
+        return True
+
+
+def add_bridge(provider: Any) -> None:
+    """The bridge on the logger provider ``configure()`` uses: the one it set up, or the
+    application's own (an SDK provider), unless the application added one already."""
+    add = getattr(provider, "add_log_record_processor", None)
+    if add is None:
+        return
+    multi = getattr(provider, "_multi_log_record_processor", None)
+    if any(isinstance(p, EventToSpanEventBridge) for p in getattr(multi, "_log_record_processors", ())):
+        return
+    add(EventToSpanEventBridge())
+
+
+def span_events_wanted(option: bool | None) -> bool:
+    """``configure(span_events=...)``, else ``MULTI_LLM_OTEL_SPAN_EVENTS``, else on."""
+    if option is not None:
+        return option
+    raw = os.environ.get("MULTI_LLM_OTEL_SPAN_EVENTS", "").strip().lower()
+    if raw in ("", "true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    _diagnostics.report("bad_environment_value", f"MULTI_LLM_OTEL_SPAN_EVENTS={raw!r} is not true or false; true used")
+    return True

@@ -27,6 +27,13 @@ CONFIGS: dict[str, Config] = {
         Config("floor", "floor (hand-written OTel)", "main", "floor"),
         Config("ours", "multi-llm-otel @llm_call", "main", "ours"),
         Config(
+            "ours-instrument",
+            "multi-llm-otel instrument()",
+            "main",
+            "ours",
+            note="multi_llm_otel.instrument(): the SDK methods wrapped, the application's calls left as they are",
+        ),
+        Config(
             "contrib",
             "OTel contrib genai-openai/-anthropic",
             "main",

@@ -39,6 +39,8 @@ def setup(name: str, port: int) -> tuple[Pipeline, Call]:
         return pipeline, lambda s: plain_call(clients[s.provider], s)
     if kind == "floor":
         return pipeline, _floor(pipeline, port)
+    if name == "ours-instrument":
+        return pipeline, _ours_instrument(pipeline, port)
     if kind == "ours":
         return pipeline, _ours(pipeline, port)
     return pipeline, _PEERS[name.replace("-nocontent", "")](pipeline, port)
@@ -94,6 +96,16 @@ def _ours(pipeline: Pipeline, port: int) -> Call:
                 pass
 
     return call
+
+
+def _ours_instrument(pipeline: Pipeline, port: int) -> Call:
+    from multi_llm_otel import EventToSpanEventBridge, instrument
+    from multi_llm_otel._emitter import Emitter, install
+
+    pipeline.logger_provider.add_log_record_processor(EventToSpanEventBridge())
+    install(Emitter(pipeline.tracer_provider, pipeline.logger_provider, pipeline.meter_provider))
+    instrument()
+    return _plain(port)
 
 
 # -- peers ------------------------------------------------------------------------------------

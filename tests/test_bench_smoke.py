@@ -1,5 +1,6 @@
-"""The benchmark harness works: the mock server answers the real SDKs, and the baseline, floor
-and @llm_call workers set up, produce telemetry and time a tiny block. No timing is asserted."""
+"""The benchmark harness works: the mock server answers the real SDKs, and the baseline, floor,
+@llm_call and instrument() workers set up, produce telemetry and time a tiny block. No timing is
+asserted."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ pytest.importorskip("openai")
 pytest.importorskip("anthropic")
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIGS = ("baseline", "floor", "ours")
+CONFIGS = ("baseline", "floor", "ours", "ours-instrument")
 SCENARIOS = {"openai", "openai-stream", "anthropic", "anthropic-stream"}
 
 

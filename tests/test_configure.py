@@ -457,3 +457,12 @@ def test_the_span_event_bridge_is_on_unless_switched_off(
     [span] = by_signal(records, "span")
     assert [e["name"] for e in span["events"]] == (["llm_request"] if bridged else [])
     assert [r["event_name"] for r in by_signal(records, "log")] == ["llm_request"], "the log record either way"
+
+
+def test_log_records_off_leaves_the_events_on_their_spans(tmp_path: Path) -> None:
+    sink = tmp_path / "sink.jsonl"
+    run(SPAN_EVENTS.format(options=", log_records=False"), str(sink))
+    records = read_sink(sink)
+    [span] = by_signal(records, "span")
+    assert [e["name"] for e in span["events"]] == ["llm_request"]
+    assert by_signal(records, "log") == []

@@ -5,6 +5,7 @@ awaited, not when the coroutine is handed back (#11 item 2)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
@@ -88,3 +89,18 @@ async def test_an_object_with_async_call(telemetry: Captured) -> None:
     assert telemetry.event_names() == ["llm_request", "cache_miss", "llm_response"]
     [span] = telemetry.spans()
     assert span.name == "chat gpt-4o"
+
+
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
+def test_a_coroutine_never_awaited_still_ends_its_span(telemetry: Captured) -> None:
+    @llm_call
+    def ask(model: str) -> Coroutine[Any, Any, dict[str, Any]]:
+        return request(model=model)
+
+    pending = ask(model="gpt-4o")
+    assert telemetry.spans() == []
+    del pending
+    gc.collect()
+    [span] = telemetry.spans()
+    assert span.name == "chat gpt-4o"
+    assert telemetry.event_names() == ["llm_request"]

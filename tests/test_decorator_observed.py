@@ -63,6 +63,10 @@ def test_the_readme_example_names_the_model_the_sdk_call_received(telemetry: Cap
     [response] = telemetry.logs("llm_response")
     assert isinstance(response.body, dict)
     assert response.body["model"] == "gpt-4o-mini"
+    [request] = telemetry.logs("llm_request")
+    assert isinstance(request.body, dict)
+    assert request.body["model"] == "gpt-4o-mini", "llm_request waits for the request it describes"
+    assert telemetry.event_names() == ["llm_request", "llm_response"]
 
 
 def test_outside_a_decorated_call_the_client_works_as_before(telemetry: Captured) -> None:
@@ -132,3 +136,39 @@ def test_strings_a_server_chose_are_bounded_everywhere(options: dict[str, Any], 
         for record in telemetry.logs():
             assert isinstance(record.body, dict)
             assert all(len(str(v)) <= limit for v in record.body.values())
+
+
+@pytest.mark.parametrize("temperature", [float("nan"), float("inf"), 10**400])
+def test_a_non_finite_sampling_parameter_is_left_out(telemetry: Captured, temperature: Any) -> None:
+    @llm_call(model="m")
+    def answer(**kwargs: Any) -> dict[str, Any]:
+        return COMPLETION
+
+    answer(temperature=temperature, top_p=0.5)
+    [span] = telemetry.spans()
+    attrs = dict(span.attributes or {})
+    assert "gen_ai.request.temperature" not in attrs
+    assert attrs["gen_ai.request.top_p"] == 0.5
+    [request] = telemetry.logs("llm_request")
+    assert isinstance(request.body, dict)
+    assert "temperature" not in request.body
+
+
+async def test_an_async_client_s_request_model_is_observed_too(telemetry: Captured) -> None:
+    async def reply(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json=COMPLETION)
+
+    client = openai.AsyncOpenAI(
+        api_key="sk-test-not-a-real-key-000000",
+        max_retries=0,
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(reply)),
+    )
+
+    @llm_call
+    async def answer(prompt: str) -> Any:
+        return await client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}])
+
+    await answer("hi")
+    [span] = telemetry.spans()
+    assert span.name == "chat gpt-4o-mini"
+    assert request_models(telemetry) == {"gpt-4o-mini"}

@@ -17,6 +17,7 @@ from multi_llm_otel._version import __version__
 if TYPE_CHECKING:
     from multi_llm_otel._decorator import llm_call, record_cache
     from multi_llm_otel._emitter import Emitter, emit
+    from multi_llm_otel._instrument import instrument, uninstrument
     from multi_llm_otel._setup import Telemetry, configure
     from multi_llm_otel._span_event_bridge import EventToSpanEventBridge
 
@@ -32,10 +33,12 @@ __all__ = [
     "current_scope",
     "emit",
     "event_types",
+    "instrument",
     "llm_call",
     "record_cache",
     "reset_stats",
     "stats",
+    "uninstrument",
 ]
 
 _LAZY = {
@@ -44,6 +47,8 @@ _LAZY = {
     "EventToSpanEventBridge": "multi_llm_otel._span_event_bridge",
     "Telemetry": "multi_llm_otel._setup",
     "configure": "multi_llm_otel._setup",
+    "instrument": "multi_llm_otel._instrument",
+    "uninstrument": "multi_llm_otel._instrument",
     "llm_call": "multi_llm_otel._decorator",
     "record_cache": "multi_llm_otel._decorator",
 }

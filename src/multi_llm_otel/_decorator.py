@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
@@ -16,7 +17,7 @@ from typing import Any, TypeVar, overload
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from multi_llm_otel import _diagnostics, providers
+from multi_llm_otel import _diagnostics, _nested_calls, _sdk_spans, providers
 from multi_llm_otel._content_capture import enabled_by_env
 from multi_llm_otel._emitter import active
 from multi_llm_otel._events import EventScope
@@ -119,6 +120,7 @@ def _begin(
     options: _Options, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, streams: bool = False
 ) -> Call | None:
     """The call's lifecycle, or ``None``: the call then goes ahead uninstrumented."""
+    _sdk_spans.prepare()
     extractor, client = find_client(options.client, (*args, *kwargs.values(), options.reachable_client()))
     request = read_request(extractor, kwargs)
     # A generator function streams whatever its arguments say.
@@ -152,7 +154,7 @@ def _settle(call: Call, result: Any) -> Any:
     with contained() as attempt:
         extractor = providers.for_stream(result)
         if extractor is None and not (inspect.isgenerator(result) or inspect.isasyncgen(result)):
-            call.finish_response(result)
+            call.finish_response(_nested_calls.response_of(call, result))
             return result
         call.begin_stream(extractor, result)
         proxy_type = AsyncStreamProxy if is_async_stream(result) else StreamProxy
@@ -180,7 +182,10 @@ def _wrap_plain(func: Callable[..., Any], options: _Options) -> Callable[..., An
             # An SDK's async method (``llm_call(aclient.chat.completions.create)``), an object
             # with ``async def __call__``, a function returning ``aclient...create(...)``: the
             # request runs when the caller awaits, and the call ends then.
-            return _settle_when_awaited(call, result)
+            pending = _settle_when_awaited(call, result)
+            # Never awaited (a bug the interpreter warns about): the span still ends.
+            weakref.finalize(pending, call.abandon)
+            return pending
         return _settle(call, result)
 
     return wrapper

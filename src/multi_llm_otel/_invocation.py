@@ -40,7 +40,7 @@ _Outcome = tuple[ResponseInfo, bool, "ErrorInfo | None", "BaseException | None"]
 class Call:
     """The lifecycle of one call; ``finish_*``/``fail`` end it exactly once, from any thread."""
 
-    __slots__ = ("_done", "_lock", "accumulator", "choice", "context", "emitter", "record", "span")
+    __slots__ = ("_done", "_lock", "_request_pending", "accumulator", "choice", "context", "emitter", "record", "span")
 
     def __init__(
         self,
@@ -62,7 +62,7 @@ class Call:
         self._lock = threading.Lock()
         record = self.record = CallRecord(
             provider=choice.provider,
-            model=build.cut(model, emitter.max_value_length or build.SERVER_STRING_LIMIT),
+            model=build.cut(model, self._string_limit()),
             operation=operation,
             scope=scope,
             request=request,
@@ -80,8 +80,12 @@ class Call:
         else:
             self.span = None
         record.start = time.perf_counter()
+        # The model may only be known once the SDK sends its request (an HTTP SDK client was
+        # found, the arguments named none): ``llm_request`` waits for it, or for the end.
+        self._request_pending = record.model is None and choice.extractor is not None
         try:
-            self._emit(build.request_event(record))
+            if not self._request_pending:
+                self._emit(build.request_event(record))
         except BaseException:
             # At the recursion limit even emitting can fail: the span must not stay open.
             self._end_span_quietly()
@@ -100,6 +104,9 @@ class Call:
     def _string_limit(self) -> int:
         return self.emitter.max_value_length or build.SERVER_STRING_LIMIT
 
+    def wants_model(self) -> bool:
+        return self.record.model is None
+
     def observe_model(self, model: str) -> None:
         """The SDK request carried ``model`` (the function's own arguments did not say)."""
         record = self.record
@@ -109,6 +116,13 @@ class Call:
         if self.span is not None:
             self.span.update_name(_clean_str(build.span_name(record)))
             self.span.set_attribute(names.REQUEST_MODEL, record.model)
+        self._emit_pending_request()
+
+    def _emit_pending_request(self) -> None:
+        with self._lock:
+            pending, self._request_pending = self._request_pending, False
+        if pending:
+            self._emit(build.request_event(self.record))
 
     # Streams --------------------------------------------------------------------------
 
@@ -201,6 +215,12 @@ class Call:
 
         self._close(outcome)
 
+    def abandon(self) -> None:
+        """The call was dropped before it ran (a coroutine never awaited): its span ends, with
+        no response to report."""
+        if self._claim():
+            self._end_span_quietly()
+
     def _settle_provider(self, reader: Extractor | None, server_hint: str | None) -> None:
         name = self.choice.settle(reader, server_hint)
         if name is not None:
@@ -214,6 +234,7 @@ class Call:
             self.span.end()
 
     def _end(self, info: ResponseInfo, completed: bool, error: ErrorInfo | None, exc: BaseException | None) -> None:
+        self._emit_pending_request()
         record = self.record
         duration = time.perf_counter() - record.start
         build.bound_strings(info, error, self._string_limit())
@@ -240,6 +261,7 @@ class Call:
         span.end()
 
     def record_application_cache(self, hit: bool, key: str | None) -> None:
+        self._emit_pending_request()
         self.record.app_cache = hit
         self._emit(build.application_cache_event(self.record, hit, key))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -33,8 +34,7 @@ class ProviderChoice:
         self.address: str | None = None
         self.port: int | None = None
         if extractor is not None:
-            remember_client_secrets(client)
-            observe_requests(client)
+            _prepare(client)
             name, self.address, self.port = providers.provider_from_base_url(extractor.base_url(client), "")
             self.provider = option or name or None
             # A server we cannot name from its URL speaks the SDK's protocol; that does not make
@@ -53,6 +53,21 @@ class ProviderChoice:
             return None
         self.provider = server_hint or self.fallback or reader.name
         return self.provider
+
+
+# Clients whose key is remembered and whose HTTP client is observed: once per client.
+_prepared: weakref.WeakSet[object] = weakref.WeakSet()
+
+
+def _prepare(client: object) -> None:
+    try:
+        if client in _prepared:
+            return
+        _prepared.add(client)
+    except TypeError:  # not hashable or not weakly referable: prepared on every call
+        pass
+    remember_client_secrets(client)
+    observe_requests(client)
 
 
 @never_raise("request_unreadable", RequestInfo)

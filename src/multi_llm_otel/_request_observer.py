@@ -23,6 +23,8 @@ _HTTP_LIBRARIES = frozenset({"httpx", "httpx2"})
 
 
 class Observer(Protocol):
+    def wants_model(self) -> bool: ...
+
     def observe_model(self, model: str) -> None: ...
 
 
@@ -33,7 +35,8 @@ current_call: ContextVar[Any] = ContextVar("multi_llm_otel.call", default=None)
 @never_raise("request_unreadable")
 def _on_request(request: Any) -> None:
     call: Observer | None = current_call.get()
-    if call is None:
+    # Most calls named their model in their arguments: then no body is parsed.
+    if call is None or not call.wants_model():
         return
     content = request.content
     if not isinstance(content, bytes) or not content.startswith(b"{") or len(content) > _BODY_LIMIT:

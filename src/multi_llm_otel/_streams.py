@@ -13,6 +13,7 @@ from typing import Any
 
 from multi_llm_otel._guard import contained
 from multi_llm_otel._invocation import Call
+from multi_llm_otel._request_observer import current_call
 
 # Helper methods that consume the rest of the stream internally, past the proxy's iterator.
 _DRAINING = frozenset(
@@ -105,7 +106,13 @@ class StreamProxy(_Proxy):
         return item
 
     def __enter__(self) -> Any:
-        return self._child(self._ml_wrapped.__enter__())
+        # A stream manager sends its request on entering: that request is this call's.
+        token = current_call.set(self._ml_call)
+        try:
+            inner = self._ml_wrapped.__enter__()
+        finally:
+            current_call.reset(token)
+        return self._child(inner)
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
         try:
@@ -150,7 +157,12 @@ class AsyncStreamProxy(_Proxy):
         return item
 
     async def __aenter__(self) -> Any:
-        return self._child(await self._ml_wrapped.__aenter__())
+        token = current_call.set(self._ml_call)
+        try:
+            inner = await self._ml_wrapped.__aenter__()
+        finally:
+            current_call.reset(token)
+        return self._child(inner)
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
         try:

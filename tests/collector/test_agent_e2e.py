@@ -217,7 +217,7 @@ def test_prometheus_counts_match_what_was_sent(stack: Stack, sent: dict[str, Any
         )
 
     # Token sums from the SDK's gen_ai.client.token.usage histogram, recorded by @llm_call.
-    # Only the library's spans: the anthropic SDK adds a span of its own under each of its calls.
+    # The library's spans (the anthropic SDK's tracing records onto them rather than adding its own).
     calls = [s["attributes"] for s in sent["spans"] if s["scope"] == "multi_llm_otel"]
     for token_type, attribute in (("input", "gen_ai.usage.input_tokens"), ("output", "gen_ai.usage.output_tokens")):
         want = sum(a.get(attribute, 0) for a in calls)

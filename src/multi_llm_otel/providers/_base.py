@@ -7,6 +7,7 @@ or wrongly typed fields by leaving the corresponding value ``None``.
 
 from __future__ import annotations
 
+import math
 import re
 import types
 from collections.abc import Mapping, Sequence
@@ -166,9 +167,15 @@ def as_int(value: object) -> int | None:
 
 
 def as_float(value: object) -> float | None:
+    """A finite number as a float, or ``None``: NaN and infinities have no JSON form (a sink
+    would write a bare ``NaN``), and an integer too large for a float is no parameter."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def as_str(value: object) -> str | None:

@@ -28,7 +28,7 @@ from multi_llm_otel.providers._base import (
     item_count,
     lineage,
 )
-from multi_llm_otel.providers.openai import chat_info
+from multi_llm_otel.providers._openai_shapes import chat_info
 
 _SDK = "lmstudio"
 # Events of an ``/api/v1/chat`` SSE stream; ``chat.end`` carries the whole result.

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pytest
 from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, LogRecordExportResult
 from tests.collector._procs import free_port
@@ -24,6 +25,7 @@ EVENTS = 50_000
 CALLS = 10_000
 
 
+@pytest.mark.stress
 def test_collector_down_memory_bounded_and_every_drop_counted(tmp_path: Path, figures: Callable[..., None]) -> None:
     # The default queues and delays; a 2 s export timeout (default 10 s) so the final flush of
     # the full queues, which only serves the accounting below, takes seconds.
@@ -114,7 +116,7 @@ def test_evictions_racing_the_export_thread_are_counted_exactly_once() -> None:
     before it adds the item, so an item it counted as evicted could still be exported, and
     two threads adding at once could evict one uncounted. Each record must be in exactly one
     count (the endpoint is down: nothing is exported)."""
-    threads, per_thread = 4, 20_000
+    threads, per_thread = 4, 5_000
     multi_llm_otel.reset_stats()
     processor = BatchLogRecordProcessor(
         CountingLogExporter(_Refusing()), max_queue_size=64, max_export_batch_size=16, schedule_delay_millis=1

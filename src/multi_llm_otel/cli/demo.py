@@ -24,7 +24,7 @@ from multi_llm_otel._decorator import llm_call
 from multi_llm_otel._emitter import Emitter, to_unix_nanos
 from multi_llm_otel._events import BusinessEvent, EventScope
 from multi_llm_otel._mapping import EVENT_ID, GENAI_NAMES
-from multi_llm_otel.cli.ingest import parse_line
+from multi_llm_otel._serde_lines import parse_events
 from multi_llm_otel.testing import Captured, capture
 
 __all__ = ["export_sample", "live", "load_sample", "show_sample"]
@@ -38,7 +38,7 @@ Scoped = tuple[BusinessEvent, EventScope]
 
 def load_sample() -> list[Scoped]:
     text = resources.files("multi_llm_otel").joinpath(SAMPLE).read_text(encoding="utf-8")
-    return [parse_line(line) for line in text.splitlines() if line.strip()]
+    return [pair for line in text.splitlines() if line.strip() for pair in parse_events(line)]
 
 
 def group_requests(events: Sequence[Scoped]) -> list[list[Scoped]]:
@@ -178,7 +178,10 @@ def _token_line(events: Iterable[BusinessEvent]) -> str:
         if event.event_type != event_types.LLM_RESPONSE:
             continue
         for key in ("input_tokens", "output_tokens", "cache_read_tokens"):
-            value = event.metadata.get(key)
+            # The crate's Anthropic input leaves the cache out; the dialect table added the total.
+            value = event.metadata.get("gen_ai.usage.input_tokens" if key == "input_tokens" else key)
+            if value is None:
+                value = event.metadata.get(key)
             if isinstance(value, int) and not isinstance(value, bool):
                 totals[key] += value
     return (
@@ -192,8 +195,9 @@ def show_sample(out: IO[str]) -> int:
     sample = load_sample()
     groups = group_requests(sample)
     out.write(
-        f"multi-llm-otel demo: a bundled session of {len(sample)} business events, written as the Rust\n"
-        "multi-llm crate's serde JSON lines, bridged through this library's mapping into in-memory\n"
+        f"multi-llm-otel demo: a bundled session of {len(sample)} business events: what @llm_call emits, then\n"
+        "what the Rust multi-llm crate's providers wrote against llama-server (each line says which),\n"
+        "with the cache events derived for the crate; bridged through this library's mapping into in-memory\n"
         "OpenTelemetry providers. Each request runs under one span; every event becomes a span event\n"
         "and a log record with the same attributes. No server is needed.\n\n"
     )

@@ -19,7 +19,8 @@ from types import FrameType, TracebackType
 from typing import IO, Final
 
 from multi_llm_otel import _diagnostics
-from multi_llm_otel._events import BusinessEvent, EventScope, parse_json
+from multi_llm_otel._events import BusinessEvent, EventScope
+from multi_llm_otel._serde_lines import parse_events
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
@@ -61,27 +62,12 @@ Line = bytes | LineTooLong
 
 
 def parse_line(text: str) -> tuple[BusinessEvent, EventScope]:
-    """One JSON line as an event and its scope; ``ValueError`` says what is wrong.
-
-    A bare event object is system scope, as the Rust crate's API treats an event without a
-    scope. The wrapped form ``{"event": {...}, "scope": ...}`` must name its scope: a typo in a
-    user scope must not turn a user's event into a system one unnoticed.
-    """
-    data = parse_json(text)
-    if isinstance(data, dict) and "event" in data and "event_type" not in data:
-        if "scope" not in data:
-            raise ValueError('scope: missing; write "System" or {"User": "<id>"}')
-        scope = EventScope.from_json_value(data["scope"])
-        inner = data["event"]
-        if not isinstance(inner, dict):
-            raise ValueError(f"event: expected a JSON object, got {type(inner).__name__}")
-        try:
-            return BusinessEvent.from_dict(inner), scope
-        except ValueError as exc:
-            raise ValueError(f"event.{exc}") from None
-    if isinstance(data, dict) and "scope" in data:
-        raise ValueError('scope: a bare event has no scope field; wrap it: {"event": {...}, "scope": ...}')
-    return BusinessEvent.from_dict(data), EventScope.system()
+    """One JSON line holding one event, and its scope; ``ValueError`` says what is wrong.
+    ``_serde_lines.parse_events`` has the forms (arrays of events too) and the rules."""
+    events = parse_events(text)
+    if len(events) != 1:
+        raise ValueError(f"event: the line holds {len(events)} events")
+    return events[0]
 
 
 class LineSource:
@@ -351,11 +337,15 @@ class _Run:
             self.reject(where, f"not UTF-8: {exc.reason} at byte {exc.start + 1} of the line")
             return
         try:
-            event, scope = parse_line(text)
+            events = parse_events(text)
         except ValueError as exc:
             # The JSON parser counts lines within this one line; only the column helps.
             self.reject(where, _shorten(_JSON_POSITION.sub(r"column \1", str(exc))))
             return
+        for event, scope in events:
+            self.emit_one(where, event, scope)
+
+    def emit_one(self, where: str, event: BusinessEvent, scope: EventScope) -> None:
         failures_before = _diagnostics.stats().get("emit_failed", 0)
         self.emit(event, scope)
         if _diagnostics.stats().get("emit_failed", 0) > failures_before:

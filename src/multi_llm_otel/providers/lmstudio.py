@@ -165,7 +165,7 @@ def _response_format(fmt: object) -> str | None:
 
 
 class LMStudioExtractor:
-    name = "lm_studio"
+    name = "lmstudio"
 
     def owns_client(self, obj: object) -> bool:
         return _SDK in lineage(type(bound_owner(obj)))

@@ -69,10 +69,13 @@ UTC, invalid UTF-8, a line over --max-line-bytes) is reported on stderr as PATH:
 skipped; the rest is processed. Timestamps keep microseconds (digits past the sixth are cut).
 
 output: each event becomes one OpenTelemetry log record (event name, timestamp, severity, the
-attributes of the mapping, the metadata as the body) sent to the configured exporters. No span
-events: the spans these events belonged to ran in the process that wrote them, and a span made up
-here would bundle unrelated events. So OTLP log pipelines receive them; a trace-only backend such
-as Jaeger does not. With no OTLP endpoint set, the JSON-lines sink writes to stdout (or to
+attributes of the mapping, the metadata as the body) sent to the configured exporters. The Rust
+crate records no spans: each of its calls (its llm_request, then its llm_response or llm_error,
+same provider and user) gets the CLIENT span the decorator would have made, named chat <model>,
+timed by the response's created_at and duration_ms, marked multi_llm.span.reconstructed=true,
+with the call's events on it as span events and the decorator's call metrics (--no-spans: log
+records only). Other events (the decorator's, cache and custom ones) stay log records: their
+spans ran in the process that wrote them. With no OTLP endpoint set, the JSON-lines sink writes to stdout (or to
 MULTI_LLM_OTEL_SINK); progress, rejections and the summary go to stderr. The reader waits for the
 exporter every 256 events, so a slow endpoint slows the reading instead of losing events.
 
@@ -179,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="reject longer lines without holding them in memory (default: 67108864, 64 MiB)",
     )
     ingest.add_argument(
+        "--no-spans",
+        action="store_true",
+        help="no reconstructed spans (nor call metrics) for the Rust crate's calls: log records only",
+    )
+    ingest.add_argument(
         "--no-progress", action="store_true", help="no progress line (shown on stderr only when it is a terminal)"
     )
     ingest.set_defaults(run=_run_ingest)
@@ -239,6 +247,7 @@ def _run_ingest(args: argparse.Namespace) -> int:
         follow_timeout=args.follow_timeout,
         max_line_bytes=args.max_line_bytes or _ingest.DEFAULT_MAX_LINE_BYTES,
         progress=not args.no_progress and sys.stderr.isatty(),
+        spans=not args.no_spans,
     )
     return _ingest.command(options, stream, sys.stdout, sys.stderr)
 

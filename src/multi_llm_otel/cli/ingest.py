@@ -16,11 +16,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType, TracebackType
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
 
 from multi_llm_otel import _diagnostics
+from multi_llm_otel._call_spans import CallSpans
 from multi_llm_otel._events import BusinessEvent, EventScope
 from multi_llm_otel._serde_lines import parse_events
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+
+    from multi_llm_otel._emitter import Emitter
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
@@ -43,6 +49,9 @@ DEFAULT_MAX_LINE_BYTES: Final = 64 * 1024 * 1024
 # The logs batch processor holds 2,048 records and evicts the oldest when full; flushing well
 # before that makes a fast reader wait for the exporter instead of losing events.
 FLUSH_EVERY: Final = 256
+# How long, once caught up in follow mode, a crate request waits for the end of its call before
+# it is sent without a span (the crate hands both over at once, so they are written together).
+HOLD_REQUEST_SECONDS: Final = 5.0
 _CHUNK: Final = 1024 * 1024
 _REASON_LIMIT: Final = 300
 _BOM: Final = b"\xef\xbb\xbf"
@@ -141,6 +150,7 @@ class Tally:
     rejected: int = 0
     emit_failures: int = 0
     stopped_by: int | None = None
+    call_spans: int = 0
 
 
 @dataclass
@@ -151,6 +161,7 @@ class IngestOptions:
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     progress: bool = False
     poll_interval: float = 0.2
+    spans: bool = True
 
 
 class Reporter:
@@ -302,9 +313,10 @@ class _Run:
     def __init__(
         self,
         options: IngestOptions,
-        emit: Callable[[BusinessEvent, EventScope], object],
+        emit: Callable[..., object],
         flush: Callable[[], object],
         reporter: Reporter,
+        tracing: Emitter | None,
     ) -> None:
         self.options = options
         self.emit = emit
@@ -315,6 +327,7 @@ class _Run:
         self.line_in_file = 0
         self.unflushed = 0
         self.total_bytes: int | None = None
+        self.calls = CallSpans(tracing, self.emit_one) if tracing is not None and options.spans else None
 
     def handle(self, line: Line) -> None:
         self.tally.lines += 1
@@ -342,12 +355,18 @@ class _Run:
             # The JSON parser counts lines within this one line; only the column helps.
             self.reject(where, _shorten(_JSON_POSITION.sub(r"column \1", str(exc))))
             return
+        if self.calls is not None:
+            self.calls.take(where, events)
+            return
         for event, scope in events:
             self.emit_one(where, event, scope)
 
-    def emit_one(self, where: str, event: BusinessEvent, scope: EventScope) -> None:
+    def emit_one(self, where: str, event: BusinessEvent, scope: EventScope, context: Context | None = None) -> None:
         failures_before = _diagnostics.stats().get("emit_failed", 0)
-        self.emit(event, scope)
+        if context is None:
+            self.emit(event, scope)
+        else:
+            self.emit(event, scope, context=context)
         if _diagnostics.stats().get("emit_failed", 0) > failures_before:
             self.tally.emit_failures += 1
             self.reporter.say(f"{where}: the event could not be emitted (see the warning above)")
@@ -373,8 +392,15 @@ class _Run:
             text += f", {min(100, position * 100 // self.total_bytes)}%"
         return text + note
 
+    def release_held(self, older_than: float = 0.0) -> None:
+        if self.calls is not None:
+            self.calls.release(older_than)
+
     def finish(self) -> Tally:
+        self.release_held()
         self.drain()
+        if self.calls is not None:
+            self.tally.call_spans = self.calls.spans
         self.reporter.done()
         return self.tally
 
@@ -382,13 +408,18 @@ class _Run:
 def run(
     options: IngestOptions,
     stream: IO[bytes],
-    emit: Callable[[BusinessEvent, EventScope], object],
+    emit: Callable[..., object],
     flush: Callable[[], object],
     reporter: Reporter,
+    tracing: Emitter | None = None,
 ) -> Tally:
     """Read ``stream`` (opened from ``options.path``, or stdin for ``-``) and emit every valid
-    line; bad input is reported and counted, never raised. A file is closed at the end."""
-    job = _Run(options, emit, flush, reporter)
+    line; bad input is reported and counted, never raised. A file is closed at the end.
+
+    ``emit(event, scope[, context=...])`` emits one event; given ``tracing`` (the emitter whose
+    tracer and meter to use) and ``options.spans``, the crate's calls get their spans
+    (``_call_spans``) and their events are emitted in them."""
+    job = _Run(options, emit, flush, reporter, tracing)
     source = LineSource(stream, options.max_line_bytes)
     with _Stopper() as stopper:
         try:
@@ -434,6 +465,7 @@ def _follow(job: _Run, source: LineSource, stopper: _Stopper) -> None:
             last_data = now
             continue
         # Caught up: send what was read now rather than at the next batch boundary.
+        job.release_held(HOLD_REQUEST_SECONDS)
         job.drain()
         _reopen_if_replaced(job, source)
         idle = now - last_data
@@ -486,12 +518,19 @@ def command(options: IngestOptions, stream: IO[bytes], out: IO[str], err: IO[str
         telemetry = configure(
             "multi-llm-otel-ingest",
             sink=out if to_stdout else None,
-            # The spans these events belonged to ran in the process that wrote them; a span
-            # made up here would group unrelated events, so ingested events are log records.
-            span_events=False,
+            # Only the crate's calls get spans here (the decorator's ran where they were
+            # written): the bridge is wanted exactly when those are made.
+            span_events=options.spans,
             handle_sigterm=False,
         )
-        tally = run(options, stream, telemetry.emitter.emit, telemetry.logger_provider.force_flush, reporter)
+        tally = run(
+            options,
+            stream,
+            telemetry.emitter.emit,
+            telemetry.logger_provider.force_flush,
+            reporter,
+            telemetry.emitter,
+        )
         shut_down = telemetry.shutdown()
     health = stats_delta(before)
     losses = {k: n for k, n in health.items() if k.startswith(LOSS_KINDS)}
@@ -530,6 +569,8 @@ def _summarise(
         f"{prefix} {t.lines:,} lines read: {t.events:,} events {verb},"
         f" {t.rejected:,} rejected, {t.blank:,} blank ({where})\n"
     )
+    if t.call_spans:
+        err.write(f"{prefix} {t.call_spans:,} calls of the Rust crate got a reconstructed span\n")
     if t.stopped_by is not None:
         err.write(f"{prefix} stopped by {signal.Signals(t.stopped_by).name}\n")
     notes = {k: n for k, n in health.items() if k not in losses and k != "emit_failed"}

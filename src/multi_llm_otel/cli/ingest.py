@@ -19,7 +19,7 @@ from types import FrameType, TracebackType
 from typing import IO, TYPE_CHECKING, Final
 
 from multi_llm_otel import _diagnostics
-from multi_llm_otel._call_spans import CallSpans
+from multi_llm_otel._call_spans import CallSpanBridge, CallSpans
 from multi_llm_otel._events import BusinessEvent, EventScope
 from multi_llm_otel._serde_lines import parse_events
 
@@ -519,10 +519,14 @@ def command(options: IngestOptions, stream: IO[bytes], out: IO[str], err: IO[str
             "multi-llm-otel-ingest",
             sink=out if to_stdout else None,
             # Only the crate's calls get spans here (the decorator's ran where they were
-            # written): the bridge is wanted exactly when those are made.
-            span_events=options.spans,
+            # written): the bridge added below puts their events on them, and counts no
+            # event outside a span, since that is most of them.
+            span_events=False,
             handle_sigterm=False,
         )
+        add_bridge = getattr(telemetry.logger_provider, "add_log_record_processor", None)
+        if options.spans and add_bridge is not None:
+            add_bridge(CallSpanBridge())
         tally = run(
             options,
             stream,

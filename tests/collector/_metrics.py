@@ -15,6 +15,13 @@ EVENT_COUNTERS = (
     "multi_llm_cache_misses_total",
 )
 
+# From the signal_to_metrics connector (agent.yaml `connectors.signal_to_metrics`): the tokens
+# of llm_response events, whatever produced them.
+TOKEN_SUMS = (
+    "multi_llm_usage_input_tokens_total",
+    "multi_llm_usage_output_tokens_total",
+)
+
 # From the library's GenAI histograms (OpenTelemetry SDK -> OTLP -> Prometheus exporter).
 SDK_HISTOGRAMS = (
     "gen_ai_client_token_usage_bucket",
@@ -25,4 +32,4 @@ SDK_HISTOGRAMS = (
     "gen_ai_client_operation_duration_seconds_count",
 )
 
-KNOWN_METRICS = frozenset(EVENT_COUNTERS + SDK_HISTOGRAMS)
+KNOWN_METRICS = frozenset(EVENT_COUNTERS + TOKEN_SUMS + SDK_HISTOGRAMS)

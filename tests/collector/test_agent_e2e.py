@@ -224,6 +224,9 @@ def test_prometheus_counts_match_what_was_sent(stack: Stack, sent: dict[str, Any
         assert want > 0
         query = f'sum(gen_ai_client_token_usage_sum{{{job},gen_ai_token_type="{token_type}"}})'
         wait_until(lambda q=query, w=want: stack.prometheus.scalar(q) == w, 30, f"{token_type} tokens = {want}")
+        # The Collector's own sums of the llm_response events' tokens (signal_to_metrics) agree.
+        query = f"sum(multi_llm_usage_{token_type}_tokens_total{{{job}}})"
+        wait_until(lambda q=query, w=want: stack.prometheus.scalar(q) == w, 30, f"{query} = {want}")
 
 
 def test_every_dashboard_query_returns_data(stack: Stack, sent: dict[str, Any]) -> None:

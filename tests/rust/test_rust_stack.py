@@ -56,7 +56,6 @@ def test_the_crates_calls_reach_jaeger_and_prometheus_as_the_decorators_do(
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     rust, python = f"rust-{tag}", f"python-{tag}"
-    window = (datetime.now(timezone.utc) - timedelta(minutes=1), datetime.now(timezone.utc) + timedelta(minutes=5))
     path = tmp_path / "rust.jsonl"
     path.write_text("".join(line + "\n" for line in rust_events.lines), encoding="utf-8")
     endpoint = stack.collector.otlp_http_url
@@ -75,6 +74,11 @@ def test_the_crates_calls_reach_jaeger_and_prometheus_as_the_decorators_do(
     assert twin.returncode == 0, twin.stderr[-4000:]
 
     events = [event for line in rust_events.lines for event, _ in parse_events(line)]
+    # The rebuilt spans are as old as the producer's calls, made when the session started.
+    window = (
+        min(e.created_at for e in events) - timedelta(minutes=1),
+        datetime.now(timezone.utc) + timedelta(minutes=5),
+    )
 
     # Every event reaches the user scope file as a log record.
     def ours() -> list[dict[str, Any]] | None:

@@ -36,6 +36,10 @@ _MARKER_OF_FIXTURE = {
     "stack": "collector",
 }
 
+# Costs come from the user's prices or, when LiteLLM is installed, its price map: tests that are
+# not about pricing get none, so what they assert does not depend on what else is installed.
+os.environ.setdefault("MULTI_LLM_OTEL_PRICES", "off")
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

@@ -48,6 +48,7 @@ from multi_llm_otel._export_losses import (
     watch_queue,
 )
 from multi_llm_otel._mapping import scope_attributes
+from multi_llm_otel._pricing import PriceSource, set_prices
 from multi_llm_otel._scope_binding import set_process_scope
 from multi_llm_otel._sink import (
     JsonLinesLogExporter,
@@ -261,6 +262,7 @@ def configure(
     user_id_hash_key: bytes | str | None = None,
     shutdown_timeout: float = 5.0,
     handle_sigterm: bool = True,
+    prices: PriceSource = None,
 ) -> Telemetry:
     """Set up traces, logs and metrics for ``service_name`` and return the handle.
 
@@ -268,7 +270,9 @@ def configure(
     operators can rename a service without a code change. ``scope`` declares that the whole
     process serves one scope: it goes on the Resource (``multi_llm.event.scope``, and
     ``user.id``) so Collector pipelines can route on it, and becomes the default event scope.
-    Calling ``configure()`` again returns the first handle unchanged.
+    Calling ``configure()`` again returns the first handle unchanged. ``prices`` (a JSON file
+    or a mapping, see ``multi_llm_otel._pricing``; default ``MULTI_LLM_OTEL_PRICES``, ``False``
+    for none) prices each response as ``cost_usd`` and the ``multi_llm.client.cost`` counter.
 
     Events are log records; the logger provider set up here also puts each on its span as a
     span event (``EventToSpanEventBridge``) unless ``span_events=False`` or
@@ -288,6 +292,8 @@ def configure(
         if scope is not None:
             attrs.update(scope_attributes(scope, key_bytes))
             set_process_scope(scope)
+        if prices is not None:
+            set_prices(prices)
         # Resource.create lets the attributes given here win over the environment; merging the
         # environment's again on top makes OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME win.
         resource = Resource.create(attrs).merge(OTELResourceDetector().detect())

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from multi_llm_otel.providers._base import (
     ErrorInfo,
+    Extractor,
     RequestInfo,
     ResponseInfo,
     as_float,
@@ -164,7 +165,7 @@ def _response_format(fmt: object) -> str | None:
     return kind if isinstance(kind, str) and kind in _OPENAI_FORMATS else "json_schema"
 
 
-class LMStudioExtractor:
+class LMStudioExtractor(Extractor):
     name = "lmstudio"
 
     def owns_client(self, obj: object) -> bool:

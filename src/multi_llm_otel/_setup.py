@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
 import threading
 import time
 from collections.abc import Mapping
-from types import FrameType
 from typing import IO, Any
 
 from opentelemetry import _logs, metrics, trace
@@ -43,12 +41,14 @@ from multi_llm_otel._export_losses import (
     CountingLogExporter,
     CountingMetricExporter,
     CountingSpanExporter,
-    queued,
+    abandon,
+    abandon_exports,
     register_diagnostics_metric,
     watch_queue,
 )
 from multi_llm_otel._mapping import scope_attributes
 from multi_llm_otel._pricing import PriceSource, set_prices
+from multi_llm_otel._process_exit import flush_forked_children, install_sigterm
 from multi_llm_otel._scope_binding import set_process_scope
 from multi_llm_otel._sink import (
     JsonLinesLogExporter,
@@ -66,6 +66,9 @@ _PATHS = {"traces": "v1/traces", "logs": "v1/logs", "metrics": "v1/metrics"}
 
 class Telemetry:
     """The handle ``configure()`` returns: flush and shut down what it set up."""
+
+    # How long a second shutdown() caller waits past the deadline for the first one's counting.
+    _COUNTING_GRACE_S = 0.5
 
     def __init__(
         self,
@@ -88,10 +91,18 @@ class Telemetry:
         self._processors = dict(processors or {})
         self._done = False
         self._lock = threading.Lock()
+        self._finished = threading.Event()
+        self._deadline = 0.0
+        self._result = True
+        self._flushing_thread: int | None = None
 
     def _after_fork_in_child(self) -> None:
-        # A lock another thread held at fork() time would stay locked in the child forever.
+        # A lock another thread held at fork() time would stay locked in the child forever,
+        # and a shutdown the parent was running is not the child's to wait for.
         self._lock = threading.Lock()
+        self._finished = threading.Event()
+        if self._done:
+            self._finished.set()
 
     def _owned(self) -> list[Any]:
         names = ("tracer_provider", "logger_provider", "meter_provider")
@@ -112,13 +123,30 @@ class Telemetry:
     def shutdown(self) -> bool:
         """Flush and shut down, at most ``shutdown_timeout`` seconds; safe to call twice.
         Returns False when the deadline passed with exports still running; what was still
-        queued then is counted (``shutdown_abandoned_spans`` / ``_logs``) and warned about."""
+        queued or being sent then is counted (``shutdown_abandoned_spans`` / ``_logs``) and
+        warned about. A call made while another one is flushing (``atexit`` and ``SIGTERM``
+        both, say) waits for that flush, within the same deadline, and returns its result."""
         with self._lock:
-            if self._done:
-                return True
-            self._done = True
+            first = not self._done
+            if first:
+                self._done = True
+                self._deadline = time.monotonic() + self._shutdown_timeout
+                self._flushing_thread = threading.get_ident()
+        if not first:
+            # The thread running the flush cannot wait for itself (a handler of the
+            # program's own that calls shutdown() again, say). The grace covers the counting
+            # the first call does once its deadline has passed.
+            if self._flushing_thread != threading.get_ident():
+                self._finished.wait(max(0.0, self._deadline - time.monotonic()) + self._COUNTING_GRACE_S)
+            return self._result if self._finished.is_set() else False
+        try:
+            self._result = self._flush_and_shut_down()
+        finally:
+            self._finished.set()
+        return self._result
+
+    def _flush_and_shut_down(self) -> bool:
         atexit.unregister(self.shutdown)
-        deadline = time.monotonic() + self._shutdown_timeout
 
         def run(provider: Any) -> None:
             try:
@@ -134,13 +162,16 @@ class Telemetry:
         for worker in workers:
             worker.start()
         for worker in workers:
-            worker.join(max(0.0, deadline - time.monotonic()))
-        if any(w.is_alive() for w in workers):
-            left = {s: queued(p) for s, p in self._processors.items()}
-            for signal_name, count in left.items():
-                if count:
-                    _diagnostics.count(f"shutdown_abandoned_{signal_name}", count)
-            waiting = ", ".join(f"{n} {s}" for s, n in left.items() if n) or "only the exports in flight"
+            worker.join(max(0.0, self._deadline - time.monotonic()))
+        timed_out = any(w.is_alive() for w in workers)
+        # Whatever the processors still hold now is not going to be sent by this shutdown:
+        # queued items, and the batch in flight when the deadline passed.
+        left = {s: abandon(p) for s, p in self._processors.items()}
+        if self.installed["metrics"]:
+            readers = getattr(self.meter_provider, "_metric_readers", ())
+            left["metric points"] = sum(abandon_exports(getattr(r, "_exporter", None)) for r in readers)
+        if timed_out:
+            waiting = ", ".join(f"{n} {s}" for s, n in left.items() if n) or "nothing"
             _diagnostics.report(
                 "shutdown_timed_out",
                 f"exports still running after {self._shutdown_timeout} s were abandoned ({waiting} not sent)",
@@ -368,36 +399,7 @@ def configure(
         handle = Telemetry(emitter, providers, installed, kinds, writer, shutdown_timeout, processors)
         atexit.register(handle.shutdown)
         if handle_sigterm:
-            _install_sigterm(handle)
-        _flush_forked_children(handle)
+            install_sigterm(handle)
+        flush_forked_children(handle)
         _configured.append(handle)
         return handle
-
-
-def _install_sigterm(handle: Telemetry) -> None:
-    if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return
-
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        handle.shutdown()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-
-
-def _flush_forked_children(handle: Telemetry) -> None:
-    """Children made by ``fork()`` inherit the handle and its ``atexit`` registration: one that
-    exits normally (``sys.exit``, the end of the program, as gunicorn workers do) flushes what it
-    queued. A ``multiprocessing`` child ends with ``os._exit()``, which skips ``atexit``, so it
-    gets a multiprocessing finalizer instead (run by its ``Process`` machinery at exit)."""
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=handle._after_fork_in_child)
-    import multiprocessing.util
-
-    def in_child(h: Telemetry) -> None:
-        multiprocessing.util.Finalize(None, h.shutdown, exitpriority=10)
-
-    multiprocessing.util.register_after_fork(handle, in_child)

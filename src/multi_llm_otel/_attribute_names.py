@@ -48,6 +48,8 @@ DROPPED_KEYS: Final = "multi_llm.metadata.dropped_keys"
 TRUNCATED_KEYS: Final = "multi_llm.metadata.truncated_keys"
 STREAM_CHUNKS: Final = "multi_llm.stream.chunks"
 STREAM_COMPLETED: Final = "multi_llm.stream.completed"
+# A span ``ingest`` rebuilt from a producer's events (the crate records none).
+SPAN_RECONSTRUCTED: Final = "multi_llm.span.reconstructed"
 
 # Instruments: (name, unit, description).
 TOKEN_USAGE: Final = ("gen_ai.client.token.usage", "{token}", "Number of input and output tokens used")

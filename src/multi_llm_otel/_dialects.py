@@ -35,7 +35,7 @@ from multi_llm_otel import event_types
 from multi_llm_otel._events import BusinessEvent
 from multi_llm_otel._json_value import JSONValue
 
-__all__ = ["ERROR_TYPES", "error_type", "normalise"]
+__all__ = ["ERROR_TYPES", "error_type", "from_crate", "normalise"]
 
 # The crate's LlmError Display texts (src/error.rs) start with these; the variant is the type.
 ERROR_TYPES: Final = (
@@ -61,7 +61,8 @@ def _int(value: JSONValue | None) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _from_crate(meta: dict[str, JSONValue]) -> bool:
+def from_crate(meta: dict[str, JSONValue]) -> bool:
+    """An ``llm_response``'s metadata as the crate writes it (whole-millisecond ``duration_ms``)."""
     return _int(meta.get("duration_ms")) is not None
 
 
@@ -79,7 +80,7 @@ def normalise(event: BusinessEvent) -> list[BusinessEvent]:
             meta.setdefault("message", text)
             meta.setdefault("error_type", error_type(text))
         return [event]
-    if kind != event_types.LLM_RESPONSE or not _from_crate(meta):
+    if kind != event_types.LLM_RESPONSE or not from_crate(meta):
         return [event]
     read, written = (_int(meta.get(key)) for key in _CACHE_KEYS)
     if read is None and written is None:

@@ -19,6 +19,14 @@ SAMPLE = Path(__file__).resolve().parents[2] / "src" / "multi_llm_otel" / "data"
 SAMPLE_LINES = len(SAMPLE.read_text(encoding="utf-8").splitlines())
 # The crate's Anthropic responses report cache tokens: ingest adds a derived cache event for each.
 SAMPLE_EVENTS = sum(len(parse_events(line)) for line in SAMPLE.read_text(encoding="utf-8").splitlines())
+# The calls of the crate in the sample (lines marked by the producer that wrote them), one per
+# response or error: ingest rebuilds a span for each.
+SAMPLE_CRATE_CALLS = sum(
+    1
+    for line in SAMPLE.read_text(encoding="utf-8").splitlines()
+    if (given := json.loads(line)).get("producer") == "multi-llm crate"
+    and given["event"]["event_type"] in ("llm_response", "llm_error")
+)
 
 
 def clean_env(**extra: str) -> dict[str, str]:

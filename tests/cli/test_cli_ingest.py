@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from tests.cli._helpers import (
     SAMPLE,
+    SAMPLE_CRATE_CALLS,
     SAMPLE_EVENTS,
     SAMPLE_LINES,
     FakeReceiver,
@@ -74,7 +76,15 @@ def test_sample_round_trip_keeps_id_type_metadata_scope_and_time(tmp_path: Path)
     logs = [r for r in every if r["body"].get("derived") is not True]
     assert len(every) == SAMPLE_EVENTS
     assert len(logs) == len(inputs) == SAMPLE_LINES
-    assert sink_records(sink, "span") == [], "ingested events are log records only"
+    # The crate's calls, and only those, get a reconstructed span holding their events.
+    spans = sink_records(sink, "span")
+    assert len(spans) == SAMPLE_CRATE_CALLS > 0
+    assert all(s["attributes"]["multi_llm.span.reconstructed"] is True for s in spans)
+    assert f"{SAMPLE_CRATE_CALLS} calls of the Rust crate got a reconstructed span" in result.stderr
+    # Events outside a rebuilt call are the rule here, not something to report.
+    assert "span_event_without_span" not in result.stderr
+    on_spans = {e["attributes"]["multi_llm.event.id"] for s in spans for e in s["events"]}
+    assert {r["attributes"]["multi_llm.event.id"] for r in every if r["span_id"]} == on_spans
     for given, record in zip(inputs, logs, strict=True):
         event = given.get("event", given)
         scope = given.get("scope", "System")
@@ -248,7 +258,12 @@ def test_otlp_export_reaches_the_receiver_as_log_records(receiver: FakeReceiver)
                 names += [r.event_name for s in resource_logs.scope_logs for r in s.log_records]
     expected = [e.event_type for t in SAMPLE.read_text().splitlines() for e, _ in parse_events(t)]
     assert names == expected
-    assert not any(r.path == "/v1/traces" for r in receiver.requests), "no spans for ingested events"
+    spans = []
+    for request in receiver.requests:
+        if request.path == "/v1/traces":
+            message = ExportTraceServiceRequest.FromString(request.body)
+            spans += [span for r in message.resource_spans for s in r.scope_spans for span in s.spans]
+    assert len(spans) == SAMPLE_CRATE_CALLS
 
 
 def test_follow_reads_appended_lines_including_one_written_in_two_parts(tmp_path: Path) -> None:
@@ -573,15 +588,15 @@ def test_sigterm_does_not_wait_for_an_endpoint_that_never_answers(tmp_path: Path
     assert b"a signal cut the wait for the exporter short" in stderr
 
 
-def test_ingest_exports_no_metrics(receiver: FakeReceiver) -> None:
-    # Truncated attributes are counted by the library's diagnostics counter, a metric.
+def test_ingest_without_call_spans_exports_no_metrics(receiver: FakeReceiver) -> None:
+    # Truncated attributes are counted by the library's diagnostics counter, a metric; with the
+    # crate's calls not reconstructed, ingest produces log records and nothing else.
     env = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT="5")
-    result = run_cli("ingest", str(SAMPLE), env=env)
+    result = run_cli("ingest", "--no-spans", str(SAMPLE), env=env)
     assert result.returncode == 0, result.stderr
     assert "attributes_truncated" in result.stderr
     paths = {r.path for r in receiver.requests}
-    assert "/v1/logs" in paths
-    assert "/v1/metrics" not in paths
+    assert paths == {"/v1/logs"}
 
 
 def test_a_truncated_line_says_where_in_the_line_and_one_line_is_singular(tmp_path: Path) -> None:

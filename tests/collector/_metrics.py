@@ -15,6 +15,13 @@ EVENT_COUNTERS = (
     "multi_llm_cache_misses_total",
 )
 
+# From the signal_to_metrics connector (agent.yaml `connectors.signal_to_metrics`): the tokens
+# of llm_response events, whatever produced them.
+TOKEN_SUMS = (
+    "multi_llm_usage_input_tokens_total",
+    "multi_llm_usage_output_tokens_total",
+)
+
 # From the library's GenAI histograms (OpenTelemetry SDK -> OTLP -> Prometheus exporter).
 SDK_HISTOGRAMS = (
     "gen_ai_client_token_usage_bucket",
@@ -28,4 +35,4 @@ SDK_HISTOGRAMS = (
 # The library's cost counter (unit "{USD}": the annotation leaves no suffix on the name).
 SDK_COUNTERS = ("multi_llm_client_cost_total",)
 
-KNOWN_METRICS = frozenset(EVENT_COUNTERS + SDK_HISTOGRAMS + SDK_COUNTERS)
+KNOWN_METRICS = frozenset(EVENT_COUNTERS + TOKEN_SUMS + SDK_HISTOGRAMS + SDK_COUNTERS)

@@ -224,6 +224,12 @@ def test_prometheus_counts_match_what_was_sent(stack: Stack, sent: dict[str, Any
         assert want > 0
         query = f'sum(gen_ai_client_token_usage_sum{{{job},gen_ai_token_type="{token_type}"}})'
         wait_until(lambda q=query, w=want: stack.prometheus.scalar(q) == w, 30, f"{token_type} tokens = {want}")
+        # The Collector's own sums of the tokens of every llm_response event sent (signal_to_metrics):
+        # the calls' and those of the burst's emitted events.
+        events = sum(r["attributes"].get(attribute, 0) for r in sent["logs"] if r["event_name"] == "llm_response")
+        assert events >= want
+        query = f"sum(multi_llm_usage_{token_type}_tokens_total{{{job}}})"
+        wait_until(lambda q=query, w=events: stack.prometheus.scalar(q) == w, 30, f"{query} = {events}")
 
     # Cost from the multi_llm.client.cost counter: the sum of the cost_usd the responses carried.
     costs = [

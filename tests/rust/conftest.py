@@ -9,31 +9,20 @@ LLM path, and keeps the JSON lines it wrote and the usage it parsed.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.collector._procs import REPO, build_binary, run_install_script
 from tests.collector._stack import Stack, running_stack
+from tests.conftest import testbed_path
 from tests.rust._producer import RustRun, produce
-
-
-@pytest.fixture(scope="session")
-def otelcol() -> Path:
-    return build_binary(REPO / "collector-config" / "build.sh")
 
 
 @pytest.fixture(scope="session")
 def rust_service() -> Path:
     if shutil.which("cargo") is None:
         pytest.skip("cargo is needed to build the Rust producer")
-    result = subprocess.run(
-        ["bash", str(REPO / "scripts" / "build-rust-service.sh")], capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        pytest.fail(f"build-rust-service.sh failed:\n{result.stderr[-4000:]}", pytrace=False)
-    return Path(result.stdout.strip().splitlines()[-1])
+    return testbed_path("scripts/build-rust-service.sh", "MULTI_LLM_OTEL_TESTBED_RUST_SERVICE")
 
 
 @pytest.fixture(scope="session")
@@ -42,9 +31,7 @@ def rust_events(rust_service: Path, llama_server: str) -> RustRun:
 
 
 @pytest.fixture(scope="session")
-def stack(otelcol: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(otelcol: Path, jaeger: Path, prometheus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Jaeger, the agent Collector and Prometheus, as in tests/collector."""
-    jaeger = build_binary(REPO / "scripts" / "build-jaeger.sh")
-    prometheus = run_install_script(REPO / "scripts" / "install-prometheus.sh")
     with running_stack(otelcol, jaeger, prometheus, tmp_path_factory.mktemp("stack")) as started:
         yield started

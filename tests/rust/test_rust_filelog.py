@@ -84,6 +84,8 @@ def test_the_crates_events_through_the_file_log_pipeline(otelcol: Path, rust_eve
     (events_dir / "rust-service.jsonl").write_text("".join(line + "\n" for line in lines))
     expected = _expected(lines)
     derived = [a for a in expected if a.get("derived") is True]
+    responses = [a for a in expected if "duration_ms" in a and "derived" not in a]
+    output_total = sum(a["gen_ai.usage.output_tokens"] for a in responses)
     assert derived, "the crate's Anthropic responses report cache tokens on llama-server"
 
     env = CollectorEnv(tmp_path, extra={"MLO_EVENTS_JSONL": str(events_dir / "*.jsonl")})
@@ -102,7 +104,8 @@ def test_the_crates_events_through_the_file_log_pipeline(otelcol: Path, rust_eve
             samples = prometheus_samples(text)
             cache = sum(sample_sum(samples, f"multi_llm_cache_{k}_total") for k in ("hits", "misses"))
             responses = sample_sum(samples, "multi_llm_llm_responses_total")
-            return text if cache >= len(derived) and responses >= 2 * CALLS + 1 else None
+            tokens = sample_sum(samples, "multi_llm_usage_output_tokens_total")
+            return text if cache >= len(derived) and responses >= 2 * CALLS + 1 and tokens >= output_total else None
 
         metrics = wait_until(counted, 30, "the event counts on the Prometheus exporter", server)
 
@@ -126,6 +129,15 @@ def test_the_crates_events_through_the_file_log_pipeline(otelcol: Path, rust_eve
         assert (
             sample_sum(samples, "multi_llm_llm_errors_total", gen_ai_provider_name=provider, error_type=error_type) == 1
         )
+    # Token sums (the signal_to_metrics connector) per provider: the mapping's totals, the
+    # Anthropic input counting the cached prefix in, as the decorator's events do.
+    for provider in ("openai", "anthropic"):
+        labels = {"gen_ai_provider_name": provider, **user}
+        mine = [a for a in responses if a["gen_ai.provider.name"] == provider]
+        for kind in ("input", "output"):
+            total = sum(a[f"gen_ai.usage.{kind}_tokens"] for a in mine)
+            assert total > 0
+            assert sample_sum(samples, f"multi_llm_usage_{kind}_tokens_total", **labels) == total
     hits = sum(1 for a in derived if a["cache_read_tokens"] > 0)
     anthropic = {"gen_ai_provider_name": "anthropic", **user}
     assert sample_sum(samples, "multi_llm_cache_hits_total", **anthropic) == hits

@@ -8,14 +8,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import anthropic
-import openai
 import pytest
 from tests.cli._helpers import clean_env, run, sink_records
-from tests.llm._assertions import MODEL
-from tests.rust._producer import CALLS, LLM_PATH, MAX_TOKENS, PROMPT, SESSION, USER, RustRun, produce
+from tests.rust._decorated_twin import same_calls
+from tests.rust._producer import CALLS, LLM_PATH, MAX_TOKENS, SESSION, USER, RustRun, produce
 
-from multi_llm_otel import EventScope, bind_scope, llm_call
 from multi_llm_otel._serde_lines import parse_events
 from multi_llm_otel.testing import capture
 
@@ -104,32 +101,8 @@ def _decorator_calls(llama_server: str) -> dict[str, list[dict[str, Any]]]:
     crate provider that made the same calls. The decorator names the server that answered
     (``llama.cpp``, ``anthropic_compatible``), the crate the provider it used: the values differ."""
 
-    @llm_call
-    def chat(client: openai.OpenAI) -> Any:
-        return client.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": PROMPT}], max_tokens=MAX_TOKENS, temperature=0
-        )
-
-    @llm_call
-    def message(client: anthropic.Anthropic) -> Any:
-        # This SDK has no temperature argument; the crate sends one, so it goes in the body.
-        return client.messages.create(
-            model=MODEL,
-            messages=[{"role": "user", "content": PROMPT}],
-            max_tokens=MAX_TOKENS,
-            extra_body={"temperature": 0},
-        )
-
-    with (
-        capture() as captured,
-        bind_scope(EventScope.user(USER)),
-        openai.OpenAI(base_url=f"{llama_server}/v1", api_key="not-a-key") as oa,
-        anthropic.Anthropic(base_url=llama_server, api_key="not-a-key") as an,
-    ):
-        for _ in range(CALLS):
-            chat(oa)
-        for _ in range(CALLS):
-            message(an)
+    with capture() as captured:
+        same_calls(llama_server)
         records = captured.logs("llm_response")
     attrs = [dict(record.attributes or {}) for record in records]
     return {"openai": attrs[:CALLS], "anthropic": attrs[CALLS:]}

@@ -71,13 +71,16 @@ sixth are cut). --follow follows a regular file by name (rotation, truncation); 
 /dev/stdin or - is read until its writers close it.
 
 output: each event becomes one OpenTelemetry log record (event name, timestamp, severity, the
-attributes of the mapping, the metadata as the body) sent to the configured exporters. No span
-events: the spans these events belonged to ran in the process that wrote them, and a span made up
-here would bundle unrelated events. So OTLP log pipelines receive them; a trace-only backend such
-as Jaeger does not. With no OTLP endpoint set, the JSON-lines sink writes to stdout (or to
-MULTI_LLM_OTEL_SINK); progress, rejections and the summary go to stderr. The reader waits for the
-exporter every 256 events, so a slow endpoint slows the reading instead of losing events. No
-metrics are exported: ingest produces log records only.
+attributes of the mapping, the metadata as the body) sent to the configured exporters. The Rust
+crate records no spans: each of its calls (its llm_request, then its llm_response or llm_error,
+same provider and user) gets the CLIENT span the decorator would have made, named chat <model>,
+timed by the response's created_at and duration_ms, marked multi_llm.span.reconstructed=true,
+with the call's events on it as span events and the decorator's call metrics (--no-spans: log
+records only, and no metrics at all). Other events (the decorator's, cache and custom ones) stay
+log records: their spans ran in the process that wrote them. With no OTLP endpoint set, the
+JSON-lines sink writes to stdout (or to MULTI_LLM_OTEL_SINK); progress, rejections and the
+summary go to stderr. The reader waits for the exporter every 256 events, so a slow endpoint
+slows the reading instead of losing events.
 
 export failures: the SDK's flush reports success even when an export failed, so failures are
 taken from the library's loss counts (records in failed exports or evicted from a full queue, see
@@ -191,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="reject lines of more JSON values without parsing them (default: 100000)",
     )
     ingest.add_argument(
+        "--no-spans",
+        action="store_true",
+        help="no reconstructed spans (nor call metrics) for the Rust crate's calls: log records only",
+    )
+    ingest.add_argument(
         "--no-progress", action="store_true", help="no progress line (shown on stderr only when it is a terminal)"
     )
     ingest.set_defaults(run=_run_ingest)
@@ -250,6 +258,7 @@ def _run_ingest(args: argparse.Namespace) -> int:
         max_line_bytes=args.max_line_bytes or _ingest.DEFAULT_MAX_LINE_BYTES,
         max_line_values=args.max_line_values or _ingest.DEFAULT_MAX_LINE_VALUES,
         progress=not args.no_progress and sys.stderr.isatty(),
+        spans=not args.no_spans,
     )
     return _ingest.command(options, stream, sys.stdout, sys.stderr)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from multi_llm_otel.cli._line_source import LineSource
 
@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from multi_llm_otel.cli.ingest import IngestRun
 
 __all__ = ["follow", "read_available"]
+
+
+# How long, once caught up in follow mode, a crate request waits for the end of its call before
+# it is sent without a span (the crate hands both over at once, so they are written together).
+HOLD_REQUEST_SECONDS: Final = 5.0
 
 
 def read_available(job: IngestRun, source: LineSource) -> bool:
@@ -37,6 +42,7 @@ def follow(job: IngestRun, source: LineSource, follow_name: bool) -> None:
             last_data = time.monotonic()
             continue
         # Caught up: send what was read now rather than at the next batch boundary.
+        job.release_held(HOLD_REQUEST_SECONDS)
         job.drain()
         if not follow_name:
             return

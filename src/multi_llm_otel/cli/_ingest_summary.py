@@ -82,6 +82,8 @@ def summarise(outcome: Outcome, settings: Settings, err: IO[str]) -> None:
         f"{prefix} {counted(t.lines, 'line')} read: {counted(t.events, 'event')} {verb},"
         f" {t.rejected:,} rejected, {t.blank:,} blank ({where})\n"
     )
+    if t.call_spans:
+        err.write(f"{prefix} {counted(t.call_spans, 'call')} of the Rust crate got a reconstructed span\n")
     if t.stopped_by is not None:
         err.write(f"{prefix} stopped by {signal.Signals(t.stopped_by).name}\n")
     notes = {k: n for k, n in outcome.health.items() if k not in outcome.losses and k != "emit_failed"}

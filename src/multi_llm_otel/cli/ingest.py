@@ -12,8 +12,9 @@ import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
 
+from multi_llm_otel._call_spans import CallSpanBridge, CallSpans
 from multi_llm_otel._events import BusinessEvent, EventScope
 from multi_llm_otel._serde_lines import parse_events
 from multi_llm_otel.cli._exit import ExitCode, stopped_by
@@ -22,6 +23,11 @@ from multi_llm_otel.cli._ingest_summary import GIVE_UP_AFTER, Outcome, summarise
 from multi_llm_otel.cli._line_source import Line, LineSource, LineTooLong, too_many_values
 from multi_llm_otel.cli._reporting import ExportWatch, Reporter, counted, losses, stats_delta
 from multi_llm_otel.cli._stopper import Interrupted, Stopper
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+
+    from multi_llm_otel._emitter import Emitter
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
@@ -69,6 +75,7 @@ class Tally:
     gave_up: bool = False
     # A signal ended a flush that was still waiting for the exporter.
     flush_cut_short: bool = False
+    call_spans: int = 0
 
 
 @dataclass
@@ -80,6 +87,7 @@ class IngestOptions:
     max_line_values: int = DEFAULT_MAX_LINE_VALUES
     progress: bool = False
     poll_interval: float = 0.2
+    spans: bool = True
 
 
 def _shorten(reason: str) -> str:
@@ -102,17 +110,23 @@ def _json_position(message: str, length: int) -> str:
 @dataclass
 class IngestRun:
     options: IngestOptions
-    emit: Callable[[BusinessEvent, EventScope], object]
+    emit: Callable[..., object]
     flush: Callable[[], object]
     reporter: Reporter
     stopper: Stopper
     export_losses: Callable[[], int]
+    tracing: Emitter | None = None
     tally: Tally = field(default_factory=Tally)
     line_in_file: int = 0
     unflushed: int = 0
     failed_flushes: int = 0
     total_bytes: int | None = None
     said: set[str] = field(default_factory=set)
+    calls: CallSpans | None = None
+
+    def __post_init__(self) -> None:
+        if self.tracing is not None and self.options.spans:
+            self.calls = CallSpans(self.tracing, self.emit_one)
 
     @property
     def name(self) -> str:
@@ -133,11 +147,15 @@ class IngestRun:
         parsed = self._parse(where, line)
         if parsed is None:
             return
+        if self.calls is not None:
+            self.calls.take(where, parsed)
+            return
         for event, scope in parsed:
             self.emit_one(where, event, scope)
 
-    def emit_one(self, where: str, event: BusinessEvent, scope: EventScope) -> None:
-        if self.emit(event, scope) is False:
+    def emit_one(self, where: str, event: BusinessEvent, scope: EventScope, context: Context | None = None) -> None:
+        emitted = self.emit(event, scope) if context is None else self.emit(event, scope, context=context)
+        if emitted is False:
             self.tally.emit_failures += 1
             self.reporter.say(f"{where}: the event could not be emitted (see the warning above)")
             return
@@ -211,13 +229,21 @@ class IngestRun:
             text += f", {min(100, position * 100 // self.total_bytes)}%"
         return text + note
 
+    def release_held(self, older_than: float = 0.0) -> None:
+        if self.calls is not None:
+            self.calls.release(older_than)
+
     def end(self, source: LineSource) -> None:
-        """The unterminated last line, then the last flush, unless the run was stopped."""
+        """The unterminated last line, held crate requests, then the last flush, unless the run
+        was stopped."""
         if self.should_stop():
             return
         rest = source.rest()
         if rest is not None:
             self.handle(rest)
+        self.release_held()
+        if self.calls is not None:
+            self.tally.call_spans = self.calls.spans
         if not self.should_stop():
             self.drain()
 
@@ -233,18 +259,23 @@ def _regular(stream: IO[bytes]) -> bool:
 def run(
     options: IngestOptions,
     stream: IO[bytes],
-    emit: Callable[[BusinessEvent, EventScope], object],
+    emit: Callable[..., object],
     flush: Callable[[], object],
     reporter: Reporter,
     *,
     export_losses: Callable[[], int] = lambda: 0,
+    tracing: Emitter | None = None,
 ) -> Tally:
     """Read ``stream`` (opened from ``options.path``, or stdin for ``-``) and emit every valid
     line; bad input is reported and counted, never raised. A file is closed at the end.
-    ``export_losses`` counts records lost so far: flushes that raise it count as failed."""
+    ``export_losses`` counts records lost so far: flushes that raise it count as failed.
+
+    ``emit(event, scope[, context=...])`` emits one event; given ``tracing`` (the emitter whose
+    tracer and meter to use) and ``options.spans``, the crate's calls get their spans
+    (``_call_spans``) and their events are emitted in them."""
     source = LineSource(stream, options.max_line_bytes)
     with Stopper() as stopper:
-        job = IngestRun(options, emit, flush, reporter, stopper, export_losses)
+        job = IngestRun(options, emit, flush, reporter, stopper, export_losses, tracing)
         try:
             regular = _regular(stream)
             if options.follow:
@@ -288,12 +319,15 @@ def command(options: IngestOptions, stream: IO[bytes], out: IO[str], err: IO[str
             stream.close()
         return ExitCode.INVALID_SETTINGS
     to_stdout = settings.sink is None
-    # Ingest produces log records only: no metrics (nor the library's own diagnostics counter).
+    # Log records, and for the crate's calls their reconstructed spans and call metrics: with
+    # --no-spans no metrics at all (nor the library's own diagnostics counter).
+    metrics = settings.exporters["metrics"] if options.spans else "none"
     settings = replace(
         settings,
-        exporters={**settings.exporters, "metrics": "none"},
-        # The spans these events belonged to ran in the process that wrote them; a span
-        # made up here would group unrelated events, so ingested events are log records.
+        exporters={**settings.exporters, "metrics": metrics},
+        # Only the crate's calls get spans here (the decorator's ran where they were written):
+        # the bridge added below puts their events on them, and counts no event outside a
+        # span, since that is most of them.
         span_events=False,
         sink=out if to_stdout else settings.sink,
         sink_source="stdout" if to_stdout else settings.sink_source,
@@ -311,6 +345,9 @@ def command(options: IngestOptions, stream: IO[bytes], out: IO[str], err: IO[str
             # a failing exporter holds, and waiting longer for it only delays the summary.
             shutdown_timeout=_SHUTDOWN_TIMEOUT,
         )
+        add_bridge = getattr(telemetry.logger_provider, "add_log_record_processor", None)
+        if options.spans and add_bridge is not None:
+            add_bridge(CallSpanBridge())
 
         def export_losses() -> int:
             return watch.failures + sum(losses(stats_delta(before)).values())
@@ -322,6 +359,7 @@ def command(options: IngestOptions, stream: IO[bytes], out: IO[str], err: IO[str
             telemetry.logger_provider.force_flush,
             reporter,
             export_losses=export_losses,
+            tracing=telemetry.emitter,
         )
         shut_down = telemetry.shutdown()
     outcome = Outcome(tally, stats_delta(before), watch.failures, shut_down)

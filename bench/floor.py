@@ -172,9 +172,9 @@ class Floor:
             "gen_ai.usage.cache_read.input_tokens": read,
         }
         if write is not None:
-            ev["cache_write_tokens"] = write
+            ev["cache_creation_tokens"] = write
             ev["gen_ai.usage.cache_write.input_tokens"] = write
-            body["cache_write_tokens"] = write
+            body["cache_creation_tokens"] = write
             span_attrs["gen_ai.usage.cache_write.input_tokens"] = write
         if reasoning is not None:
             ev["reasoning_tokens"] = reasoning
@@ -224,9 +224,9 @@ class Floor:
                 "cache_read_tokens": read,
             }
             if write is not None:
-                hit["cache_write_tokens"] = write
+                hit["cache_creation_tokens"] = write
                 hit["gen_ai.usage.cache_write.input_tokens"] = write
-                hit_body["cache_write_tokens"] = write
+                hit_body["cache_creation_tokens"] = write
             hit["input_tokens"] = inp
             hit["gen_ai.usage.input_tokens"] = inp
             hit_body["input_tokens"] = inp

@@ -20,6 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIGS = ("baseline", "floor", "ours", "ours-instrument")
 SCENARIOS = {"openai", "openai-stream", "anthropic", "anthropic-stream"}
 
+# It runs the benchmark's load workers against their mock server: long, so out of the fast tier.
+pytestmark = pytest.mark.stress
+
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}

@@ -43,7 +43,9 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run(code: str, *args: str, env: dict[str, str] | None = None, expect_code: int = 0) -> dict[str, Any]:
+def run(
+    code: str, *args: str, env: dict[str, str] | None = None, expect_code: int = 0, tracebacks: bool = False
+) -> dict[str, Any]:
     """Run ``code`` in a new interpreter; return what it passed to ``report()``."""
     script = PRELUDE + textwrap.dedent(code)
     # The timeout only guards against a hang; it is no timing assertion.
@@ -55,7 +57,8 @@ def run(code: str, *args: str, env: dict[str, str] | None = None, expect_code: i
         timeout=120,
     )
     assert result.returncode == expect_code, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
+    if not tracebacks:
+        assert "Traceback" not in result.stderr, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     values: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :]) if lines else {}
     values["_stderr"] = result.stderr
@@ -429,6 +432,94 @@ def test_a_bad_endpoint_cannot_hang_shutdown_or_exit(kind: str) -> None:
         f"{kind} endpoint: shutdown returned {result['ok']} after {result['shutdown_s']:.3f} s "
         f"(shutdown_timeout=1.0); whole process {process_s:.2f} s"
     )
+
+
+# --- settings that cannot be used --------------------------------------------------------------
+
+INVALID_SETTINGS = [
+    ("OTEL_BSP_MAX_QUEUE_SIZE", "0", "the default 2048"),
+    ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "5000", "using 512"),
+    ("OTEL_BLRP_SCHEDULE_DELAY", "-1", "the default 1000"),
+    ("OTEL_BSP_SCHEDULE_DELAY", "abc", "the default 5000"),
+    ("OTEL_METRIC_EXPORT_INTERVAL", "0", "the default 60000"),
+    ("OTEL_ATTRIBUTE_COUNT_LIMIT", "abc", "the default 128"),
+    ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "-3", "no limit"),
+    ("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "abc", "the default 128"),
+    ("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "-1", "the default 128"),
+    ("OTEL_SPAN_EVENT_COUNT_LIMIT", "-1", "the default 128"),
+    ("OTEL_TRACES_SAMPLER_ARG", "abc", "using 1.0"),
+]
+
+WARN_AND_EMIT = """
+handle = configure("svc", sink=sys.argv[1])
+emit_in_span(BusinessEvent.new("still_works"))
+report(ok=handle.shutdown(), stats=multi_llm_otel.stats())
+"""
+
+
+def warnings_about(stderr: str, variable: str) -> list[str]:
+    return [line for line in stderr.splitlines() if variable in line]
+
+
+@pytest.mark.parametrize(("variable", "value", "fallback"), INVALID_SETTINGS, ids=[v for v, _, _ in INVALID_SETTINGS])
+def test_an_invalid_otel_value_is_one_warning_and_its_default(
+    tmp_path: Path, variable: str, value: str, fallback: str
+) -> None:
+    sink = tmp_path / "sink.jsonl"
+    extra = {variable: value}
+    if variable == "OTEL_TRACES_SAMPLER_ARG":
+        extra["OTEL_TRACES_SAMPLER"] = "traceidratio"
+    result = run(WARN_AND_EMIT, str(sink), env=clean_env(**extra))
+    [warning] = warnings_about(result["_stderr"], variable)
+    assert f"{variable}={value!r}" in warning
+    assert fallback in warning
+    assert result["ok"] is True
+    assert result["stats"]["invalid_settings"] == 1
+    assert [r["event_name"] for r in by_signal(read_sink(sink), "log")] == ["still_works"]
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_an_invalid_timeout_or_endpoint_does_not_raise(protocol: str) -> None:
+    env = clean_env(
+        OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://[::1",
+        OTEL_EXPORTER_OTLP_TIMEOUT="abc",
+        OTEL_EXPORTER_OTLP_COMPRESSION="zstd",
+        OTEL_TRACES_EXPORTER="none",
+        OTEL_METRICS_EXPORTER="none",
+    )
+    code = """
+    handle = configure("svc", shutdown_timeout=0.5)
+    report(exporters=handle.exporters, stats=multi_llm_otel.stats())
+    """
+    result = run(code, env=env)
+    assert result["exporters"]["logs"] == "otlp"
+    assert result["stats"]["invalid_settings"] == 3
+    for variable in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_COMPRESSION"):
+        [warning] = warnings_about(result["_stderr"], f"{variable}=")
+        assert "using" in warning
+
+
+@pytest.mark.parametrize("kind", ["missing folder", "directory"])
+def test_an_unusable_sink_falls_back_to_stderr(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "no-such-folder" / "sink.jsonl" if kind == "missing folder" else tmp_path
+    for env, code in (
+        (clean_env(MULTI_LLM_OTEL_SINK=str(target)), WARN_AND_EMIT.replace("sink=sys.argv[1]", "")),
+        (clean_env(), WARN_AND_EMIT),
+    ):
+        result = run(code, str(target), env=env)
+        [warning] = [line for line in result["_stderr"].splitlines() if str(target) in line]
+        assert "using the program's stderr" in warning
+        lines = [json.loads(line) for line in result["_stderr"].splitlines() if line.startswith("{")]
+        assert [r["event_name"] for r in by_signal(lines, "log")] == ["still_works"]
+
+
+def test_shutdown_on_a_full_disk_does_not_raise() -> None:
+    # The failed writes are reported with their traceback (as warnings); shutdown must return.
+    result = run(WARN_AND_EMIT.replace("sink=sys.argv[1]", 'sink="/dev/full"'), tracebacks=True)
+    assert result["ok"] is True
+    assert result["stats"]["export_failed_logs"] == 1
+    assert result["stats"]["sink_close_failed"] == 1
 
 
 SPAN_EVENTS = """

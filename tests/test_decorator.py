@@ -18,18 +18,7 @@ from opentelemetry import trace
 
 import multi_llm_otel
 from multi_llm_otel import EventScope, bind_scope, llm_call, record_cache
-from multi_llm_otel.testing import Captured, capture
-
-
-@pytest.fixture(autouse=True)
-def _fresh_stats() -> None:
-    multi_llm_otel.reset_stats()
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Captured]:
-    with capture() as captured:
-        yield captured
+from multi_llm_otel.testing import Captured
 
 
 def openai_json(cached: int | None = 0) -> dict[str, Any]:

@@ -6,22 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
 from opentelemetry import trace
 
-import multi_llm_otel
 from multi_llm_otel import llm_call, record_cache
-from multi_llm_otel.testing import Captured, capture
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Captured]:
-    multi_llm_otel.reset_stats()
-    with capture() as captured:
-        yield captured
+from multi_llm_otel.testing import Captured
 
 
 def completion() -> dict[str, Any]:

@@ -4,7 +4,6 @@ whose attribute reads raise any BaseException, class and static methods, the rec
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -12,9 +11,8 @@ import openai
 import pytest
 from opentelemetry.sdk.trace import SpanProcessor
 
-import multi_llm_otel
 from multi_llm_otel import llm_call
-from multi_llm_otel.testing import Captured, capture
+from multi_llm_otel.testing import Captured
 
 COMPLETION = {
     "id": "chatcmpl-9",
@@ -26,13 +24,6 @@ COMPLETION = {
     ],
     "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
 }
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Captured]:
-    multi_llm_otel.reset_stats()
-    with capture() as captured:
-        yield captured
 
 
 class Hostile(BaseException):

@@ -3,7 +3,6 @@ function's own arguments do not say (#11 item 9)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -24,13 +23,6 @@ COMPLETION = {
     ],
     "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
 }
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Captured]:
-    multi_llm_otel.reset_stats()
-    with capture() as captured:
-        yield captured
 
 
 def make_client(base_url: str = "https://api.openai.com/v1", body: dict[str, Any] = COMPLETION) -> openai.OpenAI:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
@@ -17,17 +16,6 @@ from hypothesis import strategies as st
 import multi_llm_otel
 from multi_llm_otel import BusinessEvent, EventScope, bind_scope, current_scope
 from multi_llm_otel.testing import Captured, capture
-
-
-@pytest.fixture(autouse=True)
-def _fresh_stats() -> None:
-    multi_llm_otel.reset_stats()
-
-
-@pytest.fixture
-def captured() -> Iterator[Captured]:
-    with capture() as c:
-        yield c
 
 
 def scopes_of(captured: Captured) -> list[tuple[Any, Any]]:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import openai
 import pytest
 
-import multi_llm_otel
 from multi_llm_otel import llm_call
 from multi_llm_otel.providers._base import MESSAGE_LIMIT, error_message
-from multi_llm_otel.testing import Captured, capture
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Captured]:
-    multi_llm_otel.reset_stats()
-    with capture() as captured:
-        yield captured
+from multi_llm_otel.testing import Captured
 
 
 def exported_text(telemetry: Captured) -> str:

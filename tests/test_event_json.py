@@ -19,13 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import multi_llm_otel
-from multi_llm_otel import BusinessEvent
-
-
-@pytest.fixture(autouse=True)
-def _fresh_stats() -> None:
-    multi_llm_otel.reset_stats()
-
+from multi_llm_otel import BusinessEvent, EventScope
 
 EVENT_ID = "6f1c2a4e-8b3d-4c5e-9f7a-1b2c3d4e5f60"
 SERDE_METADATA = (
@@ -154,10 +148,55 @@ def test_text_is_written_as_serde_json_escapes_it() -> None:
     assert '"t":"é \\"q\\" \\\\ / \\n\\t\\r\\b\\f \\u0000 \\u001f \x7f \u2028 😀"' in text
 
 
-@pytest.mark.parametrize("offset", ["+00:00", "-00:00", "z"])
+@pytest.mark.parametrize("offset", ["+00:00", "-00:00", "z", "+0000", " UTC", "+00 00"])
 def test_utc_written_as_an_offset_is_accepted(offset: str) -> None:
     event = BusinessEvent.from_json(serde(f"2026-11-26T19:11:18.5{offset}"))
     assert event.created_at == datetime(2026, 11, 26, 19, 11, 18, 500000, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("created_at", "utc"),
+    [
+        ("2026-11-26T19:11:18+02:00", datetime(2026, 11, 26, 17, 11, 18, tzinfo=timezone.utc)),
+        ("2026-11-26T19:11:18-05:30", datetime(2026, 11, 27, 0, 41, 18, tzinfo=timezone.utc)),
+        ("2026-11-26T19:11:18\u221202:00", datetime(2026, 11, 26, 21, 11, 18, tzinfo=timezone.utc)),
+        ("2026-11-26 19:11:18.1234567891234Z", datetime(2026, 11, 26, 19, 11, 18, 123456, tzinfo=timezone.utc)),
+        ("2026-1-2t3:4:5+0100", datetime(2026, 1, 2, 2, 4, 5, tzinfo=timezone.utc)),
+    ],
+)
+def test_offsets_and_relaxed_forms_chrono_reads_are_converted_to_utc(created_at: str, utc: datetime) -> None:
+    assert BusinessEvent.from_json(serde(created_at)).created_at == utc
+
+
+@pytest.mark.parametrize(
+    "event_id",
+    [
+        "6f1c2a4e-8b3d-1c5e-9f7a-1b2c3d4e5f60",
+        "6f1c2a4e-8b3d-7c5e-9f7a-1b2c3d4e5f60",
+        "00000000-0000-0000-0000-000000000000",
+        "6F1C2A4E8B3D4C5E9F7A1B2C3D4E5F60",
+        "{6f1c2a4e-8b3d-4c5e-9f7a-1b2c3d4e5f60}",
+        "URN:uuid:6f1c2a4e-8b3d-4c5e-9f7a-1b2c3d4e5f60",
+    ],
+)
+def test_every_uuid_form_and_version_the_uuid_crate_reads_is_accepted(event_id: str) -> None:
+    expected = uuid.UUID(event_id.lower())
+    event = BusinessEvent.from_json(with_field("id", event_id))
+    assert event.id == expected
+    assert json.loads(event.to_json())["id"] == str(expected)
+
+
+def test_integers_past_64_bits_become_floats_as_in_serde_json() -> None:
+    event = BusinessEvent.from_json(
+        serde("2026-11-26T19:11:18Z", '{"big":18446744073709551616,"max":18446744073709551615}')
+    )
+    assert event.metadata == {"big": 1.8446744073709552e19, "max": 18446744073709551615}
+    assert isinstance(event.metadata["big"], float)
+
+
+def test_a_sequence_of_the_four_fields_is_an_event_as_for_serde() -> None:
+    event = BusinessEvent.from_json(json.dumps([EVENT_ID, "llm_request", {"a": 1}, "2026-11-26T19:11:18Z"]))
+    assert (str(event.id), event.event_type, event.metadata) == (EVENT_ID, "llm_request", {"a": 1})
 
 
 def test_a_leap_second_folds_into_the_next_second() -> None:
@@ -218,10 +257,18 @@ BAD_TEXTS = [
     pytest.param(with_field("id", None), "id", id="id-null"),
     pytest.param(with_field("id", "6f1c2a4e"), "id", id="id-invalid"),
     pytest.param(with_field("id", "not-a-uuid-at-all-not-a-uuid-at-all!"), "id", id="id-garbage"),
-    pytest.param(with_field("id", "6f1c2a4e-8b3d-1c5e-9f7a-1b2c3d4e5f60"), "id", id="id-v1"),
-    pytest.param(with_field("id", "6f1c2a4e-8b3d-7c5e-9f7a-1b2c3d4e5f60"), "id", id="id-v7"),
-    pytest.param(with_field("id", "6f1c2a4e-8b3d-4c5e-cf7a-1b2c3d4e5f60"), "id", id="id-v4-wrong-variant"),
-    pytest.param(with_field("id", "00000000-0000-0000-0000-000000000000"), "id", id="id-nil"),
+    pytest.param(with_field("id", "6f1c2a4e8-b3d-4c5e-9f7a-1b2c3d4e5f60"), "id", id="id-hyphen-moved"),
+    pytest.param(with_field("id", "6f1c2a4e-8b3d4c5e-9f7a-1b2c3d4e-5f60"), "id", id="id-hyphens-odd"),
+    pytest.param(with_field("id", "uuid:6f1c2a4e-8b3d-4c5e-9f7a-1b2c3d4e5f60"), "id", id="id-uuid-prefix"),
+    pytest.param(serde("2026-11-26T19:11:18Z", '{"x":1e400}'), "metadata", id="number-past-f64"),
+    pytest.param(serde("2026-11-26T19:11:18Z", '{"x":-' + "9" * 400 + "}"), "metadata", id="integer-past-f64"),
+    pytest.param(serde("2026-11-26T19:11:18Z")[:-1] + ',"metadata":{}}', "metadata", id="duplicate-metadata"),
+    pytest.param(
+        serde("2026-11-26T19:11:18Z")[:-1].replace('"id"', '"\\u0069d"') + f',"id":"{EVENT_ID}"}}',
+        "id",
+        id="duplicate-id-escaped",
+    ),
+    pytest.param(serde("2026-11-26T19:11:18Z", '{"a":' * 127 + "1" + "}" * 127), "metadata", id="past-serde-depth"),
     pytest.param(with_field("event_type", 5), "event_type", id="event_type-number"),
     pytest.param(with_field("event_type", None), "event_type", id="event_type-null"),
     pytest.param(with_field("event_type", ["llm_request"]), "event_type", id="event_type-array"),
@@ -232,8 +279,6 @@ BAD_TEXTS = [
     pytest.param(with_field("created_at", None), "created_at", id="created_at-null"),
     pytest.param(with_field("created_at", "2026-11-26T19:11:18"), "created_at", id="created_at-naive"),
     pytest.param(with_field("created_at", "2026-11-26T19:11:18.123"), "created_at", id="created_at-naive-frac"),
-    pytest.param(with_field("created_at", "2026-11-26T19:11:18+02:00"), "created_at", id="created_at-plus2"),
-    pytest.param(with_field("created_at", "2026-11-26T19:11:18-05:30"), "created_at", id="created_at-minus530"),
     pytest.param(with_field("created_at", "2026-11-26"), "created_at", id="created_at-date"),
     pytest.param(with_field("created_at", "2026-13-01T00:00:00Z"), "created_at", id="created_at-month13"),
     pytest.param(with_field("created_at", "2026-02-30T00:00:00Z"), "created_at", id="created_at-feb30"),
@@ -333,9 +378,7 @@ def _cyclic() -> dict[str, Any]:
         ("metadata", [], "metadata"),
         ("event_type", "llm\ud800", "event_type"),
         ("event_type", 1, "event_type"),
-        ("id", uuid.uuid1(), "id"),
         ("created_at", datetime.now(timezone.utc), "created_at"),
-        ("created_at", "2026-11-26T19:11:18+01:00", "created_at"),
     ],
 )
 def test_from_dict_rejects_what_json_cannot_represent(name: str, value: Any, field: str) -> None:
@@ -358,7 +401,12 @@ def test_from_dict_accepts_a_uuid_object() -> None:
 # --- Properties -----------------------------------------------------------------------------
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    # serde_json holds integers in i64 or u64; past them it reads a float (tested on its own).
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=25,
 )
@@ -432,3 +480,18 @@ def test_property_created_at_never_moves_forward(metadata: dict[str, Any], momen
     parsed = BusinessEvent.from_json(event.to_json())
     assert parsed.created_at == moment
     assert parsed.created_at - moment == timedelta(0)
+
+
+def test_a_parsed_value_nested_past_the_metadata_rule_reaches_the_log_body_as_json_text() -> None:
+    from multi_llm_otel.testing import capture
+
+    deep: Any = 1
+    for _ in range(80):
+        deep = {"a": deep}
+    event = BusinessEvent.from_json(serde("2026-11-26T19:11:18Z", json.dumps({"deep": deep, "n": 1})))
+    with capture() as captured:
+        captured.emitter.emit(event, EventScope.system())
+        (record,) = captured.logs()
+    body = dict(record.body)  # type: ignore[arg-type]
+    assert body["n"] == 1
+    assert json.loads(body["deep"]) == deep

@@ -10,11 +10,6 @@ import multi_llm_otel
 from multi_llm_otel._guard import contained, never_raise
 
 
-@pytest.fixture(autouse=True)
-def fresh_stats() -> None:
-    multi_llm_otel.reset_stats()
-
-
 class Unprintable(Exception):
     def __str__(self) -> str:
         raise RuntimeError("no text")

@@ -23,7 +23,7 @@ from tests.test_decorator_native import prediction_stream
 import multi_llm_otel
 from multi_llm_otel import EventScope, bind_scope, instrument, llm_call, uninstrument
 from multi_llm_otel._instrument import TARGETS
-from multi_llm_otel.testing import Captured, capture
+from multi_llm_otel.testing import Captured
 
 JSON = dict[str, Any]
 HI = [{"role": "user", "content": "hi"}]
@@ -32,16 +32,9 @@ MODEL = "gemma-3-270m"
 
 @pytest.fixture(autouse=True)
 def _clean() -> Iterator[None]:
-    multi_llm_otel.reset_stats()
     yield
     uninstrument()
     assert not multi_llm_otel.stats().get("instrumentation_failed"), multi_llm_otel.stats()
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Captured]:
-    with capture() as captured:
-        yield captured
 
 
 def completion() -> JSON:
@@ -332,7 +325,7 @@ def test_lm_studio_respond_and_respond_stream(telemetry: Captured, monkeypatch: 
     assert result.content == "Hello!"
     assert fragments == ["Hel", "lo!"]
     spans = client_spans(telemetry)
-    assert [s.attributes["gen_ai.provider.name"] for s in spans] == ["lm_studio", "lm_studio"]  # type: ignore[index]
+    assert [s.attributes["gen_ai.provider.name"] for s in spans] == ["lmstudio", "lmstudio"]  # type: ignore[index]
     assert tokens(telemetry) == {"input": 48, "output": 6}
 
 

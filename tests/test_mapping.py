@@ -10,7 +10,6 @@ import hmac
 import json
 import logging
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -24,17 +23,6 @@ import multi_llm_otel
 from multi_llm_otel import BusinessEvent, EventScope, event_types
 from multi_llm_otel._mapping import GENAI_NAMES
 from multi_llm_otel.testing import Captured, capture
-
-
-@pytest.fixture(autouse=True)
-def _fresh_stats() -> None:
-    multi_llm_otel.reset_stats()
-
-
-@pytest.fixture
-def captured() -> Iterator[Captured]:
-    with capture() as c:
-        yield c
 
 
 def health_warnings(caplog: pytest.LogCaptureFixture, kind: str) -> list[str]:

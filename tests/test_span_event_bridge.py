@@ -42,7 +42,6 @@ class Pipeline:
 
 @pytest.fixture
 def pipeline() -> Iterator[Pipeline]:
-    multi_llm_otel.reset_stats()
     p = Pipeline()
     yield p
     p.tracer_provider.shutdown()

@@ -12,11 +12,6 @@ from multi_llm_otel._emitter import active
 from multi_llm_otel.testing import Captured, capture
 
 
-@pytest.fixture(autouse=True)
-def _fresh_stats() -> None:
-    multi_llm_otel.reset_stats()
-
-
 def test_capture_records_spans_span_events_and_logs() -> None:
     with capture() as captured:
         tracer = captured.tracer_provider.get_tracer("t")

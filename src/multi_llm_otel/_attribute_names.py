@@ -57,6 +57,10 @@ TIME_TO_FIRST_CHUNK: Final = (
     "s",
     "Time to receive the first chunk of a streamed response",
 )
+# "{USD}": UCUM has no currency unit, and the annotation keeps the currency out of the Prometheus
+# name (``multi_llm_client_cost_total``).
+COST: Final = ("multi_llm.client.cost", "{USD}", "Cost of LLM responses in US dollars, where a price is known")
+COST_TYPE: Final = "multi_llm.cost.type"
 
 # Request parameters: the ``RequestInfo`` field, which is also the metadata key, and its attribute.
 REQUEST_PARAMETERS: Final = (

@@ -3,7 +3,7 @@ attributes and its metric attributes. No OpenTelemetry here, so each can be test
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from multi_llm_otel import _attribute_names as names
 from multi_llm_otel import event_types
@@ -80,6 +80,10 @@ def error_event(record: CallRecord, error: ErrorInfo) -> BusinessEvent:
     return event
 
 
+# Metadata keys named as the multi-llm crate names the same value (its Anthropic provider).
+_CRATE_KEYS: Final = {"cache_write_tokens": "cache_creation_tokens"}
+
+
 def response_event(
     record: CallRecord, info: ResponseInfo, duration: float, completed: bool, error: ErrorInfo | None
 ) -> BusinessEvent | None:
@@ -91,7 +95,7 @@ def response_event(
     for key, _ in names.RESPONSE_VALUES:
         value = getattr(info, key)
         if value is not None:
-            meta[key] = value
+            meta[_CRATE_KEYS.get(key, key)] = value
     if info.finish_reasons:
         meta["finish_reasons"] = list(info.finish_reasons)
     meta["duration_ms"] = round(duration * 1000, 3)
@@ -125,7 +129,7 @@ def provider_cache_event(record: CallRecord, info: ResponseInfo) -> BusinessEven
     meta["cache"] = "provider"
     meta["cache_read_tokens"] = read or 0
     if info.cache_write_tokens is not None:
-        meta["cache_write_tokens"] = info.cache_write_tokens
+        meta["cache_creation_tokens"] = info.cache_write_tokens
     if info.input_tokens is not None:
         meta["input_tokens"] = info.input_tokens
     return event

@@ -9,6 +9,8 @@ from multi_llm_otel import _attribute_names as names
 if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
 
+    from multi_llm_otel._pricing import Cost
+
 # Bucket boundaries advised by the GenAI semantic conventions for these histograms.
 _TOKEN_BUCKETS: Final = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
 _DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
@@ -28,6 +30,7 @@ class CallMetrics:
         self.time_to_first_chunk = meter.create_histogram(
             *names.TIME_TO_FIRST_CHUNK, explicit_bucket_boundaries_advisory=_DURATION_BUCKETS
         )
+        self.cost = meter.create_counter(*names.COST)
 
     def record(
         self,
@@ -44,3 +47,9 @@ class CallMetrics:
             self.token_usage.record(input_tokens, {**attrs, names.TOKEN_TYPE: "input"})
         if output_tokens is not None:
             self.token_usage.record(output_tokens, {**attrs, names.TOKEN_TYPE: "output"})
+
+    def record_cost(self, attrs: dict[str, Any], cost: Cost) -> None:
+        """One point per priced part (input, cached input, cache write, output) that cost anything."""
+        for kind, amount in cost.parts():
+            if amount:
+                self.cost.add(amount, {**attrs, names.COST_TYPE: kind})

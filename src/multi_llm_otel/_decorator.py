@@ -26,7 +26,7 @@ from multi_llm_otel._invocation import Call
 from multi_llm_otel._provider_choice import ProviderChoice, find_client, locate_client, read_request
 from multi_llm_otel._request_observer import current_call
 from multi_llm_otel._scope_binding import current_scope
-from multi_llm_otel._streams import AsyncStreamProxy, StreamProxy, is_async_stream
+from multi_llm_otel._streams import proxy_type
 
 __all__ = ["llm_call", "record_cache"]
 
@@ -157,8 +157,7 @@ def _settle(call: Call, result: Any) -> Any:
             call.finish_response(_nested_calls.response_of(call, result))
             return result
         call.begin_stream(extractor, result)
-        proxy_type = AsyncStreamProxy if is_async_stream(result) else StreamProxy
-        return proxy_type(result, call)
+        return proxy_type(result)(result, call)
     if attempt.failed:
         call.finish_stream(completed=False)
     return result

@@ -1,12 +1,17 @@
 """The event model of the multi-llm ``events`` module: ``BusinessEvent`` and ``EventScope``.
 
 The JSON forms are those the Rust crate's serde derives write and read, so events cross the
-language boundary both ways. Two differences are deliberate and documented:
+language boundary both ways. ``from_json`` accepts exactly the lines serde (with uuid, chrono and
+serde_json) accepts, checked by a differential test against the crate itself, except where
+Python's types cannot follow, deliberately:
 
-- ``created_at`` keeps microseconds (Python's ``datetime``); digits past the sixth that a Rust
-  service wrote are truncated, never rounded, so a timestamp never moves into the future.
-- ``id`` must be a UUID version 4 and ``metadata`` a JSON object; the Rust type accepts any
-  UUID and any JSON value, but everything the crate itself writes satisfies both.
+- ``created_at`` keeps microseconds (Python's ``datetime``); digits past the sixth are
+  truncated, never rounded, so a timestamp never moves into the future; a leap second
+  (``:60``) becomes the next second; a time outside the years 1 to 9999 (in UTC) is refused.
+- ``metadata`` must be a JSON object: the Rust type takes any JSON value, but the crate itself
+  only writes objects and the mapping needs keys.
+- A field the event does not have that is nested more deeply than Python's parser recurses
+  (about 1,000 levels) is refused; serde skips it without limit.
 
 Text with lone surrogates, which serde_json rejects and UTF-8 cannot carry, is refused by
 ``from_json`` / ``from_dict`` (``ValueError``) and replaced by U+FFFD everywhere else, so it can
@@ -22,22 +27,26 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from multi_llm_otel import _diagnostics
 from multi_llm_otel._json_value import JSONValue, _clean_str, to_json_value
+from multi_llm_otel._rfc3339 import parse_relaxed
 
 __all__ = ["BusinessEvent", "EventScope"]
 
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})\Z",
-    re.ASCII,
-)
-_UTC_OFFSETS = {"Z", "z", "+00:00", "-00:00"}
+# What chrono writes (0 to 9 fraction digits, ``Z``): parsed directly; anything else goes
+# through the port of chrono's relaxed RFC 3339 parser below.
+_CANONICAL = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z", re.ASCII)
+# The forms the uuid crate parses: simple, hyphenated, braced and URN; any version and variant.
+_HEX = "[0-9a-fA-F]"
+_HYPHENATED = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
+_UUID_TEXT = re.compile(f"{_HEX}{{32}}|{_HYPHENATED}|\\{{{_HYPHENATED}\\}}|[uU][rR][nN]:[uU][uU][iI][dD]:{_HYPHENATED}")
+# serde_json's nesting limit: its 128th level of arrays and objects is refused.
+MAX_DEPTH = 127
 # A lone-surrogate escape (or character) may be in the text: only then is the parsed value searched.
 _SURROGATE_TEXT = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
-_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
 _FIELDS = ("id", "event_type", "metadata", "created_at")
 
 
@@ -57,47 +66,36 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def parse_timestamp(text: object) -> datetime:
-    """Parse an RFC 3339 UTC timestamp; sub-microsecond digits are truncated."""
+    """Parse ``created_at`` as chrono does (any offset, converted to UTC); digits past the
+    microsecond are truncated and a leap second becomes the next second."""
     if not isinstance(text, str):
         raise ValueError(f"created_at: expected an RFC 3339 string, got {type(text).__name__}")
-    match = _RFC3339.match(text)
-    if match is None:
-        raise ValueError(f"created_at: {text!r} is not an RFC 3339 timestamp")
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    if offset not in _UTC_OFFSETS:
-        raise ValueError(f"created_at: {text!r} is not in UTC (offset {offset}); write it with 'Z'")
-    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    match = _CANONICAL.fullmatch(text)
+    if match is not None:
+        year, month, day, hour, minute, second, fraction = match.groups()
+        micros = int((fraction or "0")[:6].ljust(6, "0"))
+        try:
+            if second != "60":
+                return datetime(
+                    int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tzinfo=timezone.utc
+                )
+        except ValueError:
+            pass
     try:
-        # A leap second (":60") is what chrono writes for one; fold it into the next second.
-        leap = int(second) == 60
-        moment = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour),
-            int(minute),
-            59 if leap else int(second),
-            micros,
-            tzinfo=timezone.utc,
-        )
-        return moment + timedelta(seconds=1) if leap else moment
-    except (ValueError, OverflowError) as exc:
-        raise ValueError(f"created_at: {text!r} is not a valid date and time ({exc})") from None
+        return parse_relaxed(text)[0]
+    except ValueError as exc:
+        raise ValueError(f"created_at: {text!r} is not an RFC 3339 timestamp ({exc})") from None
 
 
 def _check_id(value: object) -> uuid.UUID:
     if isinstance(value, uuid.UUID):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = uuid.UUID(value)
-        except ValueError:
-            raise ValueError(f"id: {value!r} is not a UUID") from None
-    else:
+        return value
+    if not isinstance(value, str):
         raise ValueError(f"id: expected a UUID string, got {type(value).__name__}")
-    if parsed.version != 4 or parsed.variant != uuid.RFC_4122:
-        raise ValueError(f"id: {parsed} is not a version 4 UUID")
-    return parsed
+    if _UUID_TEXT.fullmatch(value) is None:
+        raise ValueError(f"id: {value!r} is not a UUID (hyphenated, simple, braced or urn:uuid: form)")
+    # Python strips only a lower-case "urn:uuid:"; the crate takes any case.
+    return uuid.UUID(value[-36:] if len(value) == 45 else value)
 
 
 def _check_created_at(value: object) -> datetime:
@@ -249,9 +247,14 @@ class BusinessEvent:
 
     @classmethod
     def _from_parsed(cls, data: object, *, strict: bool) -> BusinessEvent:
+        if isinstance(data, list):
+            # serde's derive also reads a struct from a sequence of its fields, in order.
+            if len(data) != len(_FIELDS):
+                raise ValueError(f"event: a sequence of {len(data)} values; the fields are {len(_FIELDS)}")
+            data = dict(zip(_FIELDS, data, strict=True))
         if not isinstance(data, dict):
             raise ValueError(f"event: expected a JSON object, got {type(data).__name__}")
-        for name in ("id", "event_type", "metadata", "created_at"):
+        for name in _FIELDS:
             if name not in data:
                 raise ValueError(f"{name}: missing")
         event_type = data["event_type"]
@@ -275,42 +278,206 @@ class BusinessEvent:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> BusinessEvent:
-        """Parse one event as serde writes it; ``ValueError`` for malformed JSON or a bad field."""
-        data = parse_json(text)
-        # serde_json rejects a lone surrogate escape; json.loads decodes it. Searched for only
-        # when the text has an escape that could be one, so ordinary events pay one regex scan.
-        pattern = _SURROGATE_BYTES if isinstance(text, (bytes, bytearray)) else _SURROGATE_TEXT
-        if pattern.search(text):  # type: ignore[arg-type]
-            where = _field_of(data, _has_lone_surrogate)
+        """Parse one event as serde reads it; ``ValueError`` for malformed JSON or a bad field."""
+        parsed = parse_json_document(text)
+        return cls.from_document(parsed.value, parsed, depth=1)
+
+    @classmethod
+    def from_document(cls, data: object, parsed: ParsedJson, depth: int) -> BusinessEvent:
+        """The event in ``data``, one value of a parsed document, found ``depth`` arrays and
+        objects deep (1 for a line that is the event)."""
+        duplicated = parsed.duplicated(data, _FIELDS)
+        if duplicated is not None:
+            raise ValueError(f"{duplicated}: duplicate field (serde refuses it)")
+        event = cls._from_parsed(data, strict=False)
+        if parsed.hidden_out_of_range:
+            raise ValueError("metadata: a number out of range (past f64; serde_json refuses it)")
+        if parsed.out_of_range:
+            where = _field_of({"metadata": event.metadata}, lambda value: isinstance(value, _OutOfRange))
             if where is not None:
-                raise ValueError(f"{where}: a lone surrogate escape is not valid Unicode (serde_json rejects it)")
-        return cls._from_parsed(data, strict=False)
+                raise ValueError("metadata: a number out of range (past f64; serde_json refuses it)")
+        if parsed.deep and _deeper_than(event.metadata, MAX_DEPTH - depth):
+            raise ValueError(f"metadata: nested more than {MAX_DEPTH} levels in all (serde_json's limit)")
+        return event
 
 
 class _NotJson:
     """What ``json.loads`` makes of a NaN or Infinity literal here, so the field can be named."""
 
+    def __init__(self, name: str) -> None:
+        self.name = name
 
-def parse_json(text: str | bytes) -> object:
-    """Strict JSON: NaN and Infinity literals are rejected as serde_json rejects them."""
-    constants: list[str] = []
 
-    def constant(name: str) -> _NotJson:
-        constants.append(name)
-        return _NotJson()
+@dataclass(frozen=True, slots=True)
+class ParsedJson:
+    """A parsed JSON document and what serde would see in it that ``json.loads`` hides."""
 
+    value: object
+    # Whether the text has enough brackets to reach serde_json's nesting limit.
+    deep: bool
+    # Whether a number past f64 may have been read (as an ``_OutOfRange``).
+    out_of_range: bool
+    # A number past f64 inside a "metadata" member that a later duplicated key hid from the
+    # parsed value: serde_json still read it, and refused it.
+    hidden_out_of_range: bool = False
+
+    @staticmethod
+    def duplicated(obj: object, names: tuple[str, ...]) -> str | None:
+        """The first of ``names`` that ``obj`` (a parsed object) holds more than once."""
+        if not isinstance(obj, _Duplicated):
+            return None
+        return next((name for name in names if name in obj.keys_twice), None)
+
+
+_U64_MAX = 2**64 - 1
+_I64_MIN = -(2**63)
+
+
+class _OutOfRange:
+    """A number past f64: serde_json refuses it where it reads a value (metadata), and skips
+    it in a field it ignores."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+# Counts of values made by the hooks below, in any thread: a parse that sees one change looks
+# for the values it made (another thread's change only costs that look).
+_seen = {"out_of_range": 0, "constant": 0, "duplicate": 0}
+
+
+class _Duplicated(dict):  # type: ignore[type-arg]
+    """A parsed object in which a key appeared more than once (the last value kept, as
+    serde_json's map keeps it); serde's derive refuses a repeated field."""
+
+    __slots__ = ("keys_twice",)
+    keys_twice: frozenset[str]
+
+
+def _pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+    obj = dict(items)
+    if len(obj) == len(items):
+        return obj
+    seen: set[str] = set()
+    twice = _Duplicated(obj)
+    twice.keys_twice = frozenset(k for k, _ in items if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    _seen["duplicate"] += 1
+    return twice
+
+
+def _serde_int(text: str) -> int | float | _OutOfRange:
+    """serde_json reads an integer outside i64 and u64 as an f64."""
+    if len(text) <= 18:
+        return int(text)
+    if len(text) <= 21:
+        value = int(text)
+        if _I64_MIN <= value <= _U64_MAX:
+            return value
+    return _serde_float(text)
+
+
+def _serde_float(text: str) -> float | _OutOfRange:
+    value = float(text)
+    if math.isinf(value):
+        _seen["out_of_range"] += 1
+        return _OutOfRange(text)
+    return value
+
+
+def _constant(name: str) -> _NotJson:
+    _seen["constant"] += 1
+    return _NotJson(name)
+
+
+_DECODER = json.JSONDecoder(
+    parse_int=_serde_int, parse_float=_serde_float, parse_constant=_constant, object_pairs_hook=_pairs
+)
+
+
+def parse_json_document(text: str | bytes) -> ParsedJson:
+    """Strict JSON as serde_json reads it: NaN and Infinity literals and numbers past f64 are
+    refused, integers past 64 bits become floats, duplicated keys are recorded. Lone surrogate
+    escapes, which serde_json refuses, are refused."""
     try:
-        data = json.loads(text, parse_constant=constant)
-        if constants:
-            where = _field_of(data, lambda value: isinstance(value, _NotJson))
-            raise ValueError(f"{where or 'event'}: {constants[0]} is not valid JSON")
-        return data
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"malformed JSON: {exc}") from None
+        # serde_json reads UTF-8 only (json.loads would also guess UTF-16 and UTF-32).
+        string = text.decode("utf-8") if isinstance(text, (bytes, bytearray)) else text
     except UnicodeDecodeError as exc:
         raise ValueError(f"malformed JSON: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    before = dict(_seen)
+    try:
+        data = _DECODER.decode(string)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"malformed JSON: {exc}") from None
     except RecursionError:
         raise ValueError("malformed JSON: nested too deeply") from None
+    if _seen["constant"] != before["constant"]:
+        found = _first(data, lambda value: isinstance(value, _NotJson))
+        if found is not None:
+            where = _field_of(data, lambda value: isinstance(value, _NotJson))
+            raise ValueError(f"{where or 'event'}: {found.name} is not valid JSON")  # type: ignore[attr-defined]
+    big = _seen["out_of_range"] != before["out_of_range"]
+    brackets = string.count("[") + string.count("{")
+    # serde_json rejects a lone surrogate escape; json.loads decodes it. Searched for only
+    # when the text has an escape that could be one, so ordinary events pay one regex scan.
+    if _SURROGATE_TEXT.search(string):
+        where = _field_of(data, _has_lone_surrogate)
+        if where is not None:
+            raise ValueError(f"{where}: a lone surrogate escape is not valid Unicode (serde_json rejects it)")
+    hidden = big and _seen["duplicate"] != before["duplicate"] and _hidden_out_of_range(string)
+    return ParsedJson(data, brackets > MAX_DEPTH, big, hidden)
+
+
+def _first(data: object, bad: Callable[[object], bool]) -> object | None:
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if bad(item):
+            return item
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def _hidden_out_of_range(text: str) -> bool:
+    """Whether a number past f64 sits anywhere under a "metadata" key, duplicated keys kept."""
+    pairs_seen: list[list[tuple[str, object]]] = []
+
+    def keep(items: list[tuple[str, object]]) -> list[tuple[str, object]]:
+        pairs_seen.append(items)
+        return items
+
+    json.loads(text, object_pairs_hook=keep, parse_int=_serde_int, parse_float=_serde_float)
+    for items in pairs_seen:
+        for key, value in items:
+            if key == "metadata" and _holds_out_of_range(value):
+                return True
+    return False
+
+
+def _holds_out_of_range(value: object) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _OutOfRange):
+            return True
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
+
+
+def _deeper_than(value: object, levels: int) -> bool:
+    """Whether ``value`` nests more than ``levels`` arrays and objects (counting itself)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > levels:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _put(target: dict[str, JSONValue], key: object, value: object) -> None:
@@ -353,7 +520,8 @@ class EventScope:
 
     @classmethod
     def from_json_value(cls, value: object) -> EventScope:
-        if value == "System":
+        # serde's unit variant is also read from its map form, {"System": null}.
+        if value == "System" or value == {"System": None}:
             return _SYSTEM
         if isinstance(value, dict) and len(value) == 1 and "User" in value:
             user_id = value["User"]

@@ -15,11 +15,19 @@ each of these becomes a count in ``multi_llm_otel.stats()`` (in items: ``export_
 ``queue_dropped_logs``, ``dropped_after_shutdown_spans``, ``dropped_after_shutdown_logs``),
 one warning per kind, and a cumulative counter ``multi_llm.otel.diagnostics`` exported with
 the application's own metrics.
+
+The counts are exact: every span or log record handed to a batch processor is exported or
+counted once, in one kind. Evictions are counted by the queue that makes them (the SDK's own
+"queue full" check races with its export thread), and what a timed-out shutdown gives up on,
+queued or already being sent, is ``shutdown_abandoned_*`` (see ``abandon``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import collections
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
@@ -27,6 +35,7 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult,
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from multi_llm_otel import _diagnostics
+from multi_llm_otel._after_fork import on_fork_in_child, renew_http_connections
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import CallbackOptions, Meter, Observation
@@ -38,6 +47,8 @@ __all__ = [
     "CountingLogExporter",
     "CountingMetricExporter",
     "CountingSpanExporter",
+    "abandon",
+    "abandon_exports",
     "queued",
     "register_diagnostics_metric",
     "watch_queue",
@@ -58,47 +69,118 @@ def _export_failed(signal: str, amount: int, exc: BaseException | None = None) -
     )
 
 
-class CountingSpanExporter(SpanExporter):
+class _Flights:
+    """The batches an exporter is sending right now. A shutdown that gives up waiting counts
+    them as abandoned (``abandon``); when such an export ends after all, a failure is not
+    counted again and a success takes its items back out of the abandoned count."""
+
+    def __init__(self, signal: str) -> None:
+        self.signal = signal
+        self._lock = threading.Lock()
+        self._sending: dict[int, list[Any]] = {}
+        self._tokens = itertools.count()
+        self._given_up = False
+
+    def _after_fork_in_child(self) -> None:
+        # The parent's exports are the parent's to count.
+        self._lock = threading.Lock()
+        self._sending = {}
+
+    def start(self, amount: int) -> int:
+        token = next(self._tokens)
+        with self._lock:
+            self._sending[token] = [amount, self._given_up]
+            if self._given_up:
+                _count_abandoned(self.signal, amount)
+        return token
+
+    def finish(self, token: int, ok: bool, exc: BaseException | None = None) -> None:
+        with self._lock:
+            amount, abandoned = self._sending.pop(token)
+        if abandoned:
+            if ok:
+                _diagnostics.count(f"shutdown_abandoned_{self.signal}", -amount)
+        elif not ok:
+            _export_failed(self.signal, amount, exc)
+
+    def abandon(self) -> int:
+        """Count what is being sent now and whatever starts from now on as abandoned."""
+        with self._lock:
+            self._given_up = True
+            amount = 0
+            for entry in self._sending.values():
+                if not entry[1]:
+                    entry[1] = True
+                    amount += entry[0]
+            if amount:
+                _count_abandoned(self.signal, amount)
+        return amount
+
+
+def _count_abandoned(signal: str, amount: int) -> None:
+    _diagnostics.count(f"shutdown_abandoned_{signal}", amount)
+
+
+class _Counting:
+    """What the three counting exporters share: the batches in flight, and fresh connections
+    in a forked child."""
+
+    inner: Any
+
+    def _watch(self, inner: Any, signal: str) -> None:
+        self.inner = inner
+        self.flights = _Flights(signal)
+        on_fork_in_child(self._after_fork_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        self.flights._after_fork_in_child()
+        try:
+            renew_http_connections(self.inner)
+        except Exception as exc:  # noqa: BLE001 - a fork must not fail because of telemetry
+            _diagnostics.report("fork_reset_failed", f"{self.flights.signal}: {exc}", exc)
+
+    def _send(self, amount: int, export: Callable[[], Any], success: Any, failure: Any) -> Any:
+        token = self.flights.start(amount)
+        try:
+            result = export()
+        except Exception as exc:  # noqa: BLE001 - counted, then reported as a failure as the SDK would
+            self.flights.finish(token, False, exc)
+            return failure
+        self.flights.finish(token, result is success)
+        return result
+
+
+class CountingSpanExporter(_Counting, SpanExporter):
     """Passes spans to ``inner``; a failed export counts its spans as ``export_failed_spans``."""
 
     def __init__(self, inner: SpanExporter) -> None:
-        self.inner = inner
+        self._watch(inner, "spans")
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        try:
-            result = self.inner.export(spans)
-        except Exception as exc:  # noqa: BLE001 - counted, then reported as a failure as the SDK would
-            _export_failed("spans", len(spans), exc)
-            return SpanExportResult.FAILURE
-        if result is not SpanExportResult.SUCCESS:
-            _export_failed("spans", len(spans))
-        return result
+        return self._send(  # type: ignore[no-any-return]
+            len(spans), lambda: self.inner.export(spans), SpanExportResult.SUCCESS, SpanExportResult.FAILURE
+        )
 
     def shutdown(self) -> None:
         self.inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return self.inner.force_flush(timeout_millis)
+        return bool(self.inner.force_flush(timeout_millis))
 
 
-class CountingLogExporter(LogRecordExporter):
+class CountingLogExporter(_Counting, LogRecordExporter):
     """Passes log records to ``inner``; a failed export counts them as ``export_failed_logs``."""
 
     def __init__(self, inner: LogRecordExporter) -> None:
-        self.inner = inner
+        self._watch(inner, "logs")
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        try:
-            result = self.inner.export(batch)
-        except Exception as exc:  # noqa: BLE001
-            _export_failed("logs", len(batch), exc)
-            return LogRecordExportResult.FAILURE
-        if result is not LogRecordExportResult.SUCCESS:
-            _export_failed("logs", len(batch))
-        return result
+        return self._send(  # type: ignore[no-any-return]
+            len(batch), lambda: self.inner.export(batch), LogRecordExportResult.SUCCESS, LogRecordExportResult.FAILURE
+        )
 
     def shutdown(self) -> None:
-        self.inner.shutdown()  # type: ignore[no-untyped-call]
+        self.inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return bool(self.inner.force_flush(timeout_millis))
@@ -110,33 +192,87 @@ def _points(data: MetricsData) -> int:
     )
 
 
-class CountingMetricExporter(MetricExporter):
+class CountingMetricExporter(_Counting, MetricExporter):
     """Passes metrics to ``inner``; a failed export counts its data points as
     ``export_failed_metric_points``."""
 
     def __init__(self, inner: MetricExporter) -> None:
         # The reader asks the exporter for these; they are the inner exporter's choices.
-        super().__init__(
+        MetricExporter.__init__(
+            self,
             preferred_temporality=getattr(inner, "_preferred_temporality", None),
             preferred_aggregation=getattr(inner, "_preferred_aggregation", None),
         )
-        self.inner = inner
+        self._watch(inner, "metric_points")
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
-        try:
-            result = self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
-        except Exception as exc:  # noqa: BLE001
-            _export_failed("metric_points", _points(metrics_data), exc)
-            return MetricExportResult.FAILURE
-        if result is not MetricExportResult.SUCCESS:
-            _export_failed("metric_points", _points(metrics_data))
-        return result
+        return self._send(  # type: ignore[no-any-return]
+            _points(metrics_data),
+            lambda: self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs),
+            MetricExportResult.SUCCESS,
+            MetricExportResult.FAILURE,
+        )
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return self.inner.force_flush(timeout_millis=timeout_millis)
+        return bool(self.inner.force_flush(timeout_millis=timeout_millis))
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         self.inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+
+
+_deque_appendleft = collections.deque.appendleft
+
+
+class _CountingQueue(collections.deque):  # type: ignore[type-arg]
+    """The batch processor's queue, bounded here rather than by ``maxlen`` so that every
+    eviction is seen: an item is taken out either by the export thread (``pop``) or by the
+    eviction below, each pop atomic, so each item is exported or counted, once. Once closed
+    (at shutdown), whatever is still added is taken out and counted as abandoned."""
+
+    def __init__(self, bound: int, signal: str) -> None:
+        super().__init__()
+        self.bound = bound
+        self.signal = signal
+        self.closed = False
+
+    def appendleft(self, item: Any) -> None:
+        _deque_appendleft(self, item)
+        if len(self) > self.bound or self.closed:
+            self._evict()
+
+    def _evict(self) -> None:
+        evicted = 0
+        # Several emitting threads may evict at once: each pops while the queue is too long,
+        # and a concurrent export can make one of them pop one item more than needed.
+        while len(self) > self.bound:
+            try:
+                self.pop()
+            except IndexError:
+                break
+            evicted += 1
+        if evicted:
+            _diagnostics.report(
+                f"queue_dropped_{self.signal}",
+                f"the export queue was full (exports slower than emission, or the backend is down); "
+                f"the oldest {self.signal} are dropped to keep memory bounded",
+                amount=evicted,
+            )
+        if self.closed:
+            self.drain()
+
+    def drain(self) -> int:
+        """Close the queue, take out everything in it and count it as abandoned."""
+        self.closed = True
+        taken = 0
+        while True:
+            try:
+                self.pop()
+            except IndexError:
+                break
+            taken += 1
+        if taken:
+            _count_abandoned(self.signal, taken)
+        return taken
 
 
 class _QueueWatch:
@@ -158,13 +294,8 @@ class _QueueWatch:
                     f"{self.signal} emitted after shutdown were dropped",
                     amount=count,
                 )
-            else:
-                _diagnostics.report(
-                    f"queue_dropped_{self.signal}",
-                    f"the export queue was full (exports slower than emission, or the backend is down); "
-                    f"the oldest {self.signal} are dropped to keep memory bounded",
-                    amount=count,
-                )
+            # "queue_full" is the SDK's guess, made before it adds the item and racing with
+            # the export thread: the _CountingQueue counts the evictions it actually makes.
         finally:
             self.inner.drop_items(count, error_type)
 
@@ -191,7 +322,29 @@ def watch_queue(processor: object, signal: str) -> bool:
         return False
     if not isinstance(metrics, _QueueWatch):
         inner._metrics = _QueueWatch(metrics, signal)
+    if not isinstance(inner._queue, _CountingQueue):
+        queue = _CountingQueue(inner._max_queue_size, signal)
+        queue.extend(inner._queue)
+        inner._queue = queue
     return True
+
+
+def abandon(processor: object) -> int:
+    """After shutdown, or when it stopped waiting: count as abandoned what the processor
+    still holds, queued or being sent, and anything it would send from now on; returns the
+    number of items counted now."""
+    inner = _batch_processor(processor)
+    taken = 0
+    queue = getattr(inner, "_queue", None)
+    if isinstance(queue, _CountingQueue):
+        taken += queue.drain()
+    return taken + abandon_exports(getattr(inner, "_exporter", None))
+
+
+def abandon_exports(exporter: object) -> int:
+    """Count as abandoned the exports a counting exporter is sending now, and any it starts
+    from now on (a metric reader's exporter, say); returns the number of items counted now."""
+    return exporter.flights.abandon() if isinstance(exporter, _Counting) else 0
 
 
 def queued(processor: object) -> int | None:

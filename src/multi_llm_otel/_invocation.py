@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from multi_llm_otel import _attribute_names as names
 from multi_llm_otel import _call_events as build
-from multi_llm_otel import _diagnostics, providers
+from multi_llm_otel import _diagnostics, _pricing, providers
 from multi_llm_otel._call_record import CallRecord
 from multi_llm_otel._emitter import Emitter
 from multi_llm_otel._events import BusinessEvent, EventScope
@@ -240,18 +240,25 @@ class Call:
         build.bound_strings(info, error, self._string_limit())
         if error is not None:
             self._emit(build.error_event(record, error), exc)
-        self._emit(build.response_event(record, info, duration, completed, error))
+        response = build.response_event(record, info, duration, completed, error)
+        cost = _pricing.cost_of(record.provider, record.model, info)
+        if response is not None and cost is not None:
+            response.metadata["cost_usd"] = round(cost.total, 12)
+        self._emit(response)
         self._emit(build.provider_cache_event(record, info))
         span = self.span
         if span is None:
             return
+        metric_attrs = build.metric_attributes(record, info, error)
         self.emitter.metrics.record(
-            build.metric_attributes(record, info, error),
+            metric_attrs,
             duration,
             record.time_to_first_chunk(),
             info.input_tokens,
             info.output_tokens,
         )
+        if cost is not None:
+            self.emitter.metrics.record_cost(metric_attrs, cost)
         attrs = build.span_end_attributes(record, info, completed, error)
         if error is not None:
             # The one rule for error texts: masked, bounded, and cleaned (a lone surrogate in

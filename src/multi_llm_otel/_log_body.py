@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from multi_llm_otel import _diagnostics
-from multi_llm_otel._json_value import JSONValue, to_json_value
+from multi_llm_otel._json_value import MAX_DEPTH, JSONValue, _clean_str, to_json_value
 
 __all__ = ["log_body"]
 
@@ -58,6 +58,31 @@ def _fit(value: JSONValue, budget: int) -> JSONValue:
     return {k: _fit(v, budget - _OBJECT) for k, v in value.items()}
 
 
+def _past_the_rule(value: object) -> bool:
+    """Whether ``value`` nests JSON containers deeper than the metadata rule takes."""
+    level = [value]
+    for _ in range(MAX_DEPTH - 1):
+        level = [
+            child
+            for item in level
+            if isinstance(item, (dict, list))
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, (dict, list))
+        ]
+        if not level:
+            return False
+    return True
+
+
+def _json_text(value: object) -> str | None:
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    _diagnostics.count("log_body_nesting_as_text")
+    return _clean_str(text)
+
+
 def log_body(metadata: Mapping[str, object]) -> dict[str, JSONValue]:
     """A JSON-valued copy of ``metadata`` (the batch exports later; the event may change).
     Each key is converted on its own, so one bad value costs only itself."""
@@ -78,6 +103,13 @@ def log_body(metadata: Mapping[str, object]) -> dict[str, JSONValue]:
             # Finish reasons: a short list of ASCII words, copied as such.
             if type(value) is list and all(isinstance(v, str) and v.isascii() for v in value):
                 body[key] = list(value)
+                continue
+        if isinstance(key, str) and _past_the_rule(value):
+            # A parsed Rust event may nest past the metadata rule's depth: a JSON value all the
+            # same, carried as its text like any value too deep for the protobuf runtime.
+            text = _json_text(value)
+            if text is not None:
+                body[_clean_str(key)] = text
                 continue
         ok, one = to_json_value({key: value})
         if ok and isinstance(one, dict):

@@ -73,7 +73,7 @@ def _prepare(client: object) -> None:
 @never_raise("request_unreadable", RequestInfo)
 def read_request(extractor: Extractor | None, kwargs: Mapping[str, object]) -> RequestInfo:
     """The request parameters; unreadable ones must not stop the call."""
-    reader = extractor if extractor is not None else providers.REGISTRY[-1]
+    reader = extractor if extractor is not None else providers.get("openai") or providers.Extractor()
     return reader.request(kwargs)
 
 

@@ -19,52 +19,46 @@ Defaults, and why:
 from __future__ import annotations
 
 import atexit
-import os
-import signal
 import threading
 import time
 from collections.abc import Mapping
-from types import FrameType
 from typing import IO, Any
 
 from opentelemetry import _logs, metrics, trace
-from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from multi_llm_otel import _diagnostics
 from multi_llm_otel._emitter import SCOPE_NAME, Emitter, install
 from multi_llm_otel._events import EventScope
-from multi_llm_otel._export_losses import (
-    CountingLogExporter,
-    CountingMetricExporter,
-    CountingSpanExporter,
-    queued,
-    register_diagnostics_metric,
-    watch_queue,
-)
+from multi_llm_otel._export_losses import abandon, abandon_exports, register_diagnostics_metric, watch_queue
 from multi_llm_otel._mapping import scope_attributes
+from multi_llm_otel._pricing import PriceSource, set_prices
+from multi_llm_otel._process_exit import flush_forked_children, install_sigterm
 from multi_llm_otel._scope_binding import set_process_scope
-from multi_llm_otel._sink import (
-    JsonLinesLogExporter,
-    JsonLinesMetricExporter,
-    JsonLinesSpanExporter,
-    JsonLinesWriter,
+from multi_llm_otel._sdk_setup import (
+    batch_processor,
+    logger_provider,
+    report_problems,
+    signal_exporter,
+    sink_writer,
+    tracer_provider,
 )
-from multi_llm_otel._span_event_bridge import add_bridge, span_events_wanted
+from multi_llm_otel._settings import SIGNALS, Settings, resolve
+from multi_llm_otel._sink import JsonLinesWriter
+from multi_llm_otel._span_event_bridge import add_bridge
 
 __all__ = ["Telemetry", "configure"]
-
-_SIGNALS = ("traces", "logs", "metrics")
-_PATHS = {"traces": "v1/traces", "logs": "v1/logs", "metrics": "v1/metrics"}
 
 
 class Telemetry:
     """The handle ``configure()`` returns: flush and shut down what it set up."""
+
+    # How long a second shutdown() caller waits past the deadline for the first one's counting.
+    _COUNTING_GRACE_S = 0.5
 
     def __init__(
         self,
@@ -87,14 +81,22 @@ class Telemetry:
         self._processors = dict(processors or {})
         self._done = False
         self._lock = threading.Lock()
+        self._finished = threading.Event()
+        self._deadline = 0.0
+        self._result = True
+        self._flushing_thread: int | None = None
 
     def _after_fork_in_child(self) -> None:
-        # A lock another thread held at fork() time would stay locked in the child forever.
+        # A lock another thread held at fork() time would stay locked in the child forever,
+        # and a shutdown the parent was running is not the child's to wait for.
         self._lock = threading.Lock()
+        self._finished = threading.Event()
+        if self._done:
+            self._finished.set()
 
     def _owned(self) -> list[Any]:
         names = ("tracer_provider", "logger_provider", "meter_provider")
-        return [getattr(self, n) for n, s in zip(names, _SIGNALS, strict=True) if self.installed[s]]
+        return [getattr(self, n) for n, s in zip(names, SIGNALS, strict=True) if self.installed[s]]
 
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
         """Flush every provider this handle owns. The SDK reports success even when an export
@@ -111,13 +113,30 @@ class Telemetry:
     def shutdown(self) -> bool:
         """Flush and shut down, at most ``shutdown_timeout`` seconds; safe to call twice.
         Returns False when the deadline passed with exports still running; what was still
-        queued then is counted (``shutdown_abandoned_spans`` / ``_logs``) and warned about."""
+        queued or being sent then is counted (``shutdown_abandoned_spans`` / ``_logs``) and
+        warned about. A call made while another one is flushing (``atexit`` and ``SIGTERM``
+        both, say) waits for that flush, within the same deadline, and returns its result."""
         with self._lock:
-            if self._done:
-                return True
-            self._done = True
+            first = not self._done
+            if first:
+                self._done = True
+                self._deadline = time.monotonic() + self._shutdown_timeout
+                self._flushing_thread = threading.get_ident()
+        if not first:
+            # The thread running the flush cannot wait for itself (a handler of the
+            # program's own that calls shutdown() again, say). The grace covers the counting
+            # the first call does once its deadline has passed.
+            if self._flushing_thread != threading.get_ident():
+                self._finished.wait(max(0.0, self._deadline - time.monotonic()) + self._COUNTING_GRACE_S)
+            return self._result if self._finished.is_set() else False
+        try:
+            self._result = self._flush_and_shut_down()
+        finally:
+            self._finished.set()
+        return self._result
+
+    def _flush_and_shut_down(self) -> bool:
         atexit.unregister(self.shutdown)
-        deadline = time.monotonic() + self._shutdown_timeout
 
         def run(provider: Any) -> None:
             try:
@@ -133,13 +152,16 @@ class Telemetry:
         for worker in workers:
             worker.start()
         for worker in workers:
-            worker.join(max(0.0, deadline - time.monotonic()))
-        if any(w.is_alive() for w in workers):
-            left = {s: queued(p) for s, p in self._processors.items()}
-            for signal_name, count in left.items():
-                if count:
-                    _diagnostics.count(f"shutdown_abandoned_{signal_name}", count)
-            waiting = ", ".join(f"{n} {s}" for s, n in left.items() if n) or "only the exports in flight"
+            worker.join(max(0.0, self._deadline - time.monotonic()))
+        timed_out = any(w.is_alive() for w in workers)
+        # Whatever the processors still hold now is not going to be sent by this shutdown:
+        # queued items, and the batch in flight when the deadline passed.
+        left = {s: abandon(p) for s, p in self._processors.items()}
+        if self.installed["metrics"]:
+            readers = getattr(self.meter_provider, "_metric_readers", ())
+            left["metric points"] = sum(abandon_exports(getattr(r, "_exporter", None)) for r in readers)
+        if timed_out:
+            waiting = ", ".join(f"{n} {s}" for s, n in left.items() if n) or "nothing"
             _diagnostics.report(
                 "shutdown_timed_out",
                 f"exports still running after {self._shutdown_timeout} s were abandoned ({waiting} not sent)",
@@ -165,88 +187,6 @@ def _is_placeholder(provider: object) -> bool:
     return "Proxy" in type(provider).__name__
 
 
-def _otlp_endpoint_set() -> bool:
-    names = ["OTEL_EXPORTER_OTLP_ENDPOINT"] + [f"OTEL_EXPORTER_OTLP_{s.upper()}_ENDPOINT" for s in _SIGNALS]
-    return any(os.environ.get(n) for n in names)
-
-
-def _exporter_kind(signal_name: str, otlp: bool) -> str:
-    chosen = os.environ.get(f"OTEL_{signal_name.upper()}_EXPORTER", "").strip().lower()
-    if chosen in ("otlp", "console", "none"):
-        return chosen
-    if chosen:
-        _diagnostics.report(
-            "bad_environment_value", f"OTEL_{signal_name.upper()}_EXPORTER={chosen!r} is not supported here"
-        )
-    return "otlp" if otlp else "console"
-
-
-def _otlp_exporter(signal_name: str, protocol: str, endpoint: str | None, headers: Mapping[str, str] | None) -> Any:
-    kwargs: dict[str, Any] = {}
-    if headers is not None:
-        kwargs["headers"] = dict(headers)
-    if protocol == "grpc":
-        if endpoint is not None:
-            kwargs["endpoint"] = endpoint
-        if signal_name == "traces":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpan
-
-            return GrpcSpan(**kwargs)
-        if signal_name == "logs":
-            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLog
-
-            return GrpcLog(**kwargs)
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetric
-
-        return GrpcMetric(**kwargs)
-    if endpoint is not None:
-        kwargs["endpoint"] = f"{endpoint.rstrip('/')}/{_PATHS[signal_name]}"
-    if not any("CREDENTIAL_PROVIDER" in name for name in os.environ if name.startswith("OTEL_PYTHON_EXPORTER_OTLP")):
-        kwargs["session"] = _ca_respecting_session()
-    if signal_name == "traces":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpan
-
-        return HttpSpan(**kwargs)
-    if signal_name == "logs":
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLog
-
-        return HttpLog(**kwargs)
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetric
-
-    return HttpMetric(**kwargs)
-
-
-def _ca_respecting_session() -> Any:
-    """A ``requests`` session for the OTLP/HTTP exporters in which the CA file the exporter
-    was given (``OTEL_EXPORTER_OTLP_[SIGNAL_]CERTIFICATE``) wins.
-
-    The exporters set ``session.verify`` to that file, but ``requests`` lets the environment's
-    ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` (set in many container images) override a
-    session's ``verify``; the collector's private CA is then silently ignored and every
-    export fails with a certificate error. Proxies and the rest of the environment still apply.
-    """
-    import requests
-
-    class Session(requests.Session):
-        def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
-            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-            if verify is None and isinstance(self.verify, str):
-                settings["verify"] = self.verify
-            return settings
-
-    return Session()
-
-
-def _protocol(protocol: str | None) -> str:
-    chosen = (protocol or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf").strip().lower()
-    if chosen not in ("grpc", "http/protobuf"):
-        _diagnostics.report(
-            "unsupported_protocol", f"{chosen!r}: the Python SDK exports grpc or http/protobuf; using http/protobuf"
-        )
-        return "http/protobuf"
-    return chosen
-
-
 def configure(
     service_name: str | None = None,
     *,
@@ -261,6 +201,7 @@ def configure(
     user_id_hash_key: bytes | str | None = None,
     shutdown_timeout: float = 5.0,
     handle_sigterm: bool = True,
+    prices: PriceSource = None,
 ) -> Telemetry:
     """Set up traces, logs and metrics for ``service_name`` and return the handle.
 
@@ -268,81 +209,100 @@ def configure(
     operators can rename a service without a code change. ``scope`` declares that the whole
     process serves one scope: it goes on the Resource (``multi_llm.event.scope``, and
     ``user.id``) so Collector pipelines can route on it, and becomes the default event scope.
-    Calling ``configure()`` again returns the first handle unchanged.
+    A setting that cannot be used (an invalid ``OTEL_*`` value, a sink file that cannot be
+    written) is warned about once, naming it, and its default is used: this never raises.
+    Calling ``configure()`` again returns the first handle unchanged. ``prices`` (a JSON file
+    or a mapping, see ``multi_llm_otel._pricing``; default ``MULTI_LLM_OTEL_PRICES``, ``False``
+    for none) prices each response as ``cost_usd`` and the ``multi_llm.client.cost`` counter.
 
     Events are log records; the logger provider set up here also puts each on its span as a
     span event (``EventToSpanEventBridge``) unless ``span_events=False`` or
     ``MULTI_LLM_OTEL_SPAN_EVENTS=false``, for backends that read log-based events. With
     ``log_records=False`` it exports no log records, and the events show as span events only.
     """
+    settings = resolve(
+        endpoint=endpoint, protocol=protocol, sink=sink, user_id_hash_key=user_id_hash_key, span_events=span_events
+    )
+    return configure_with_settings(
+        settings,
+        service_name,
+        headers=headers,
+        resource_attributes=resource_attributes,
+        scope=scope,
+        log_records=log_records,
+        shutdown_timeout=shutdown_timeout,
+        handle_sigterm=handle_sigterm,
+        prices=prices,
+    )
+
+
+def configure_with_settings(
+    settings: Settings,
+    service_name: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    resource_attributes: Mapping[str, str | int | float | bool] | None = None,
+    scope: EventScope | None = None,
+    log_records: bool = True,
+    shutdown_timeout: float = 5.0,
+    handle_sigterm: bool = True,
+    prices: PriceSource = None,
+) -> Telemetry:
+    """``configure()`` from settings already resolved (the commands adjust them first)."""
     with _configure_lock:
         if _configured:
             _diagnostics.report("configure_called_twice", "the first configuration stays in force")
             return _configured[0]
-        key = user_id_hash_key
-        if key is None:
-            key = os.environ.get("MULTI_LLM_OTEL_USER_ID_HASH_KEY") or None
-        key_bytes = key.encode() if isinstance(key, str) else key
+        report_problems(settings)
+        key_bytes = settings.user_id_hash_key
         attrs: dict[str, Any] = {"service.name": service_name or "unknown_service"}
         attrs.update(resource_attributes or {})
         if scope is not None:
             attrs.update(scope_attributes(scope, key_bytes))
             set_process_scope(scope)
+        if prices is not None:
+            set_prices(prices)
         # Resource.create lets the attributes given here win over the environment; merging the
         # environment's again on top makes OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME win.
         resource = Resource.create(attrs).merge(OTELResourceDetector().detect())
+        writer = sink_writer(settings) if "console" in settings.exporters.values() else None
 
-        otlp = endpoint is not None or _otlp_endpoint_set()
-        proto = _protocol(protocol)
-        kinds = {s: _exporter_kind(s, otlp) for s in _SIGNALS}
-        target = sink if sink is not None else os.environ.get("MULTI_LLM_OTEL_SINK") or None
-        writer = JsonLinesWriter(target) if "console" in kinds.values() else None
-
-        def exporter(signal_name: str) -> Any:
-            if kinds[signal_name] == "otlp":
-                inner = _otlp_exporter(signal_name, proto, endpoint, headers)
-            else:
-                assert writer is not None
-                inner = {
-                    "traces": JsonLinesSpanExporter,
-                    "logs": JsonLinesLogExporter,
-                    "metrics": JsonLinesMetricExporter,
-                }[signal_name](writer)
-            # Failed exports become counts in stats() instead of a log line.
-            return {"traces": CountingSpanExporter, "logs": CountingLogExporter, "metrics": CountingMetricExporter}[
-                signal_name
-            ](inner)
-
-        installed = dict.fromkeys(_SIGNALS, False)
+        installed = dict.fromkeys(SIGNALS, False)
         providers: dict[str, Any] = {}
         processors: dict[str, Any] = {}
         if _is_placeholder(trace.get_tracer_provider()):
-            tp = TracerProvider(resource=resource, shutdown_on_exit=False)
-            if kinds["traces"] != "none":
-                span_exporter: SpanExporter = exporter("traces")
-                processors["spans"] = BatchSpanProcessor(span_exporter)
+            tp = tracer_provider(settings, resource)
+            if settings.exporters["traces"] != "none":
+                span_exporter: SpanExporter = signal_exporter("traces", settings, writer, headers)
+                processors["spans"] = batch_processor(BatchSpanProcessor, span_exporter, settings.spans)
                 watch_queue(processors["spans"], "spans")
                 tp.add_span_processor(processors["spans"])
             trace.set_tracer_provider(tp)
             installed["traces"] = True
         providers["traces"] = trace.get_tracer_provider()
         if _is_placeholder(_logs.get_logger_provider()):
-            lp = LoggerProvider(resource=resource, shutdown_on_exit=False)
-            if kinds["logs"] != "none" and log_records:
-                log_exporter: LogRecordExporter = exporter("logs")
-                processors["logs"] = BatchLogRecordProcessor(log_exporter)
+            lp = logger_provider(settings, resource)
+            if settings.exporters["logs"] != "none" and log_records:
+                log_exporter: LogRecordExporter = signal_exporter("logs", settings, writer, headers)
+                processors["logs"] = batch_processor(BatchLogRecordProcessor, log_exporter, settings.logs)
                 watch_queue(processors["logs"], "logs")
                 lp.add_log_record_processor(processors["logs"])
             _logs.set_logger_provider(lp)
             installed["logs"] = True
         providers["logs"] = _logs.get_logger_provider()
-        if span_events_wanted(span_events):
+        if settings.span_events:
             add_bridge(providers["logs"])
         if _is_placeholder(metrics.get_meter_provider()):
             readers = []
-            if kinds["metrics"] != "none":
-                metric_exporter: MetricExporter = exporter("metrics")
-                readers.append(PeriodicExportingMetricReader(metric_exporter))
+            if settings.exporters["metrics"] != "none":
+                metric_exporter: MetricExporter = signal_exporter("metrics", settings, writer, headers)
+                readers.append(
+                    PeriodicExportingMetricReader(
+                        metric_exporter,
+                        export_interval_millis=settings.metric_export_interval_millis,
+                        export_timeout_millis=settings.metric_export_timeout_millis,
+                    )
+                )
             mp = MeterProvider(metric_readers=readers, resource=resource, shutdown_on_exit=False)
             metrics.set_meter_provider(mp)
             installed["metrics"] = True
@@ -352,46 +312,21 @@ def configure(
         except Exception as exc:  # noqa: BLE001 - stats() still has the counts
             _diagnostics.report("diagnostics_metric_failed", str(exc), exc)
 
+        limits = settings.limits
         emitter = Emitter(
             providers["traces"],
             providers["logs"],
             providers["metrics"],
             user_id_hash_key=key_bytes,
+            # Span events obey the event limit, log records the log one: the smaller fits both.
+            max_attributes=min(limits.event_attributes, limits.log_attributes),
+            max_value_length=limits.value_length,
         )
         install(emitter)
-        handle = Telemetry(emitter, providers, installed, kinds, writer, shutdown_timeout, processors)
+        handle = Telemetry(emitter, providers, installed, settings.exporters, writer, shutdown_timeout, processors)
         atexit.register(handle.shutdown)
         if handle_sigterm:
-            _install_sigterm(handle)
-        _flush_forked_children(handle)
+            install_sigterm(handle)
+        flush_forked_children(handle)
         _configured.append(handle)
         return handle
-
-
-def _install_sigterm(handle: Telemetry) -> None:
-    if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return
-
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        handle.shutdown()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-
-
-def _flush_forked_children(handle: Telemetry) -> None:
-    """Children made by ``fork()`` inherit the handle and its ``atexit`` registration: one that
-    exits normally (``sys.exit``, the end of the program, as gunicorn workers do) flushes what it
-    queued. A ``multiprocessing`` child ends with ``os._exit()``, which skips ``atexit``, so it
-    gets a multiprocessing finalizer instead (run by its ``Process`` machinery at exit)."""
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=handle._after_fork_in_child)
-    import multiprocessing.util
-
-    def in_child(h: Telemetry) -> None:
-        multiprocessing.util.Finalize(None, h.shutdown, exitpriority=10)
-
-    multiprocessing.util.register_after_fork(handle, in_child)

@@ -24,6 +24,11 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from multi_llm_otel import _diagnostics
+from multi_llm_otel._after_fork import on_fork_in_child
+
+_FORK_WAIT_S = 2.0
+
 
 class JsonLinesWriter:
     """One shared, thread-safe line writer for the three exporters."""
@@ -35,6 +40,25 @@ class JsonLinesWriter:
         else:
             self._stream = target or sys.stderr
         self._lock = threading.Lock()
+        self._held_for_fork = False
+        on_fork_in_child(self._after_fork_in_child, self._before_fork, self._after_fork_in_parent)
+
+    # fork() copies locks as they are: had an export thread of the parent been writing, the
+    # child's copies of this lock and of the stream's own buffer lock would stay held, and
+    # the child would never write again (it then waits out its shutdown bound at exit and
+    # loses what it emitted). So no write may be under way when the process forks; a stream
+    # blocked for longer than the wait below (a full pipe) does not block the fork.
+    def _before_fork(self) -> None:
+        self._held_for_fork = self._lock.acquire(timeout=_FORK_WAIT_S)
+
+    def _after_fork_in_parent(self) -> None:
+        if self._held_for_fork:
+            self._held_for_fork = False
+            self._lock.release()
+
+    def _after_fork_in_child(self) -> None:
+        self._held_for_fork = False
+        self._lock = threading.Lock()
 
     def write(self, records: Sequence[Mapping[str, Any]]) -> None:
         text = "".join(json.dumps(r, ensure_ascii=False, default=repr, separators=(",", ":")) + "\n" for r in records)
@@ -43,8 +67,14 @@ class JsonLinesWriter:
             self._stream.flush()
 
     def close(self) -> None:
-        if self._own:
+        if not self._own:
+            return
+        try:
             self._stream.close()
+        except OSError as exc:
+            # Closing flushes; on a full disk that fails, and shutdown must not raise. The
+            # records in the failed writes are already counted as failed exports.
+            _diagnostics.report("sink_close_failed", f"{exc.strerror or exc}")
 
 
 def _hex(value: int, width: int) -> str | None:

@@ -16,7 +16,6 @@ attributes. It never raises into, and never blocks, the record's own pipeline.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -30,7 +29,7 @@ from multi_llm_otel._guard import contained
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import ReadWriteLogRecord
 
-__all__ = ["EventToSpanEventBridge", "add_bridge", "span_events_wanted"]
+__all__ = ["EventToSpanEventBridge", "add_bridge"]
 
 _SCOPE_NAME = "multi_llm_otel"
 
@@ -91,16 +90,3 @@ def add_bridge(provider: Any) -> None:
     if any(isinstance(p, EventToSpanEventBridge) for p in getattr(multi, "_log_record_processors", ())):
         return
     add(EventToSpanEventBridge())
-
-
-def span_events_wanted(option: bool | None) -> bool:
-    """``configure(span_events=...)``, else ``MULTI_LLM_OTEL_SPAN_EVENTS``, else on."""
-    if option is not None:
-        return option
-    raw = os.environ.get("MULTI_LLM_OTEL_SPAN_EVENTS", "").strip().lower()
-    if raw in ("", "true", "1", "yes", "on"):
-        return True
-    if raw in ("false", "0", "no", "off"):
-        return False
-    _diagnostics.report("bad_environment_value", f"MULTI_LLM_OTEL_SPAN_EVENTS={raw!r} is not true or false; true used")
-    return True

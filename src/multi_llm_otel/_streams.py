@@ -186,5 +186,18 @@ class AsyncStreamProxy(_Proxy):
             self._ml_call.finish_stream(completed=False)
 
 
+class DualStreamProxy(StreamProxy, AsyncStreamProxy):
+    """A stream that iterates either way (LiteLLM's ``CustomStreamWrapper`` serves ``completion``
+    and ``acompletion`` alike): the consumer's choice decides."""
+
+    __slots__ = ()
+
+
 def is_async_stream(obj: object) -> bool:
     return hasattr(obj, "__aiter__") or hasattr(obj, "__aenter__")
+
+
+def proxy_type(obj: object) -> type[_Proxy]:
+    if hasattr(obj, "__iter__") and hasattr(obj, "__aiter__"):
+        return DualStreamProxy
+    return AsyncStreamProxy if is_async_stream(obj) else StreamProxy

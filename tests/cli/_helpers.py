@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from multi_llm_otel._serde_lines import parse_events
+
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "multi_llm_otel" / "data" / "sample-events.jsonl"
+SAMPLE_LINES = len(SAMPLE.read_text(encoding="utf-8").splitlines())
+# The crate's Anthropic responses report cache tokens: ingest adds a derived cache event for each.
+SAMPLE_EVENTS = sum(len(parse_events(line)) for line in SAMPLE.read_text(encoding="utf-8").splitlines())
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from tests.cli._helpers import FakeReceiver, clean_env, closed_port, run
@@ -117,3 +118,50 @@ def test_as_a_subprocess() -> None:
     assert result.returncode == 1
     assert "UNREACHABLE" in result.stdout
     assert run("check").returncode == 0
+
+
+def test_settings_configure_cannot_use_are_errors_and_exit_4(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "0")
+    monkeypatch.setenv("OTEL_BLRP_SCHEDULE_DELAY", "-1")
+    monkeypatch.setenv("OTEL_ATTRIBUTE_COUNT_LIMIT", "abc")
+    monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "0")
+    monkeypatch.setenv("MULTI_LLM_OTEL_SINK", str(tmp_path))
+    assert main(["check"]) == 4
+    out = capsys.readouterr().out
+    assert "error: OTEL_BSP_MAX_QUEUE_SIZE='0' is not a positive integer; using the default 2048" in out
+    assert "error: OTEL_BLRP_SCHEDULE_DELAY='-1' is not a positive integer; using the default 1000" in out
+    assert "error: OTEL_ATTRIBUTE_COUNT_LIMIT='abc' is not a non-negative integer; using the default 128" in out
+    assert "error: OTEL_METRIC_EXPORT_INTERVAL='0'" in out
+    assert f"error: MULTI_LLM_OTEL_SINK='{tmp_path}' is a directory; using the program's stderr" in out
+    assert "result: INVALID SETTINGS: 5 settings cannot be used" in out
+    assert "spans: queue 2,048, 512 per export, every 5,000 ms" in out, "the default configure() uses instead"
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_an_unparsable_endpoint_is_an_error_not_a_crash(protocol: str) -> None:
+    env = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT="http://[::1", OTEL_EXPORTER_OTLP_PROTOCOL=protocol)
+    result = run("check", "--timeout", "1", env=env)
+    assert result.returncode == 4, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "error: OTEL_EXPORTER_OTLP_ENDPOINT='http://[::1' is not a valid URL" in result.stdout
+    default = "http://localhost:4317" if protocol == "grpc" else "http://localhost:4318"
+    assert f"using the default {default}\n" in result.stdout
+
+
+def test_a_per_signal_protocol_is_shown_as_ignored(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc")
+    assert main(["check"]) == 0
+    assert "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL is ignored" in capsys.readouterr().out
+
+
+def test_a_missing_ca_file_is_reported_not_raised(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"https://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(tmp_path / "missing-ca.pem"))
+    assert main(["check", "--timeout", "1"]) == 1
+    assert "the TLS files cannot be used" in capsys.readouterr().out

@@ -29,6 +29,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
                 "--follow",
                 "--follow-timeout",
                 "--max-line-bytes",
+                "--max-line-values",
                 "--no-progress",
                 '"scope":{"User":"u1"}',
                 "No span",
@@ -36,7 +37,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
                 "128+N",
             ],
         ),
-        (["check"], ["--timeout", "never their names or values", "exit codes"]),
+        (["check"], ["--timeout", "never their names or values", "exit codes", "4 a setting cannot be used"]),
     ],
 )
 def test_help_is_complete(argv: list[str], expected: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -131,7 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scenarios", nargs="+", choices=sorted(SCENARIOS))
     args = parser.parse_args(argv)
 
-    telemetry = multi_llm_otel.configure(service_name=args.service, endpoint=args.endpoint, protocol="http/protobuf")
+    # Made-up unit prices for the decorated scenario's model: the test follows the cost counter
+    # through the Collector to Prometheus; no real price is known or implied here.
+    prices = {"models": {"gpt-4o": {"input": 1.0, "cached_input": 0.5, "output": 2.0}}}
+    telemetry = multi_llm_otel.configure(
+        service_name=args.service, endpoint=args.endpoint, protocol="http/protobuf", prices=prices
+    )
     spans, logs = InMemorySpanExporter(), InMemoryLogRecordExporter()
     telemetry.tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     telemetry.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))

@@ -25,4 +25,7 @@ SDK_HISTOGRAMS = (
     "gen_ai_client_operation_duration_seconds_count",
 )
 
-KNOWN_METRICS = frozenset(EVENT_COUNTERS + SDK_HISTOGRAMS)
+# The library's cost counter (unit "{USD}": the annotation leaves no suffix on the name).
+SDK_COUNTERS = ("multi_llm_client_cost_total",)
+
+KNOWN_METRICS = frozenset(EVENT_COUNTERS + SDK_HISTOGRAMS + SDK_COUNTERS)

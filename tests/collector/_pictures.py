@@ -29,8 +29,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from tests._servers import llama_server_process, running
 from tests.collector._local_stack import LocalStack
-from tests.collector._procs import REPO, Server, attributes_dict, free_port, get_json, http_ok, otlp_spans, wait_until
+from tests.collector._procs import REPO, attributes_dict, get_json, otlp_spans, wait_until
 from tests.collector._stack import Jaeger
 
 USER = "u-1842"
@@ -204,14 +205,10 @@ def llama_server(root: Path) -> Iterator[str]:
         return done.stdout.strip().splitlines()[-1]
 
     build = Path(script("build-llama-server.sh"))
-    model = script("fetch-model.sh")
-    port = free_port()
-    argv = [build / "bin" / "llama-server", "-m", model, "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--ctx-size", "4096", "--jinja", "--chat-template-file", build / "chat-template.jinja"]
-    argv += ["--alias", MODEL]  # the model's name in responses, not its file's path
-    with Server("llama-server", argv, root / "llama-server.log") as server:
-        base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http_ok(f"{base}/health"), 120, "llama-server /health", server)
+    model = Path(script("fetch-model.sh"))
+    # --alias: the model's name in responses, not its file's path.
+    server, base, ready = llama_server_process(build, model, root / "llama-server.log", ["--alias", MODEL])
+    with running(server, ready, timeout=120):
         yield base
 
 

@@ -9,17 +9,16 @@ can use it the same way.
 from __future__ import annotations
 
 import contextlib
-import json
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests._servers import jaeger_process as start_jaeger
+from tests._servers import prometheus_process
 from tests.collector._collector import CollectorEnv, collector_server
-from tests.collector._procs import LOOPBACK, REPO, Server, free_ports, get_json, http_ok, running
-
-JAEGER_CONFIG = REPO / "tests" / "collector" / "jaeger.yaml"
+from tests.collector._procs import LOOPBACK, Server, get_json, http_ok, running
 
 
 @dataclass
@@ -78,60 +77,24 @@ class Stack:
 
 def jaeger_process(jaeger_bin: Path, root: Path) -> tuple[Server, Jaeger, Callable[[], bool]]:
     """A Jaeger all-in-one (memory storage) on free ports, not yet started, and its readiness check."""
-    j_grpc, j_http, j_query, j_query_grpc, j_health = free_ports(5)
-    env = {
-        "JAEGER_OTLP_GRPC_PORT": str(j_grpc),
-        "JAEGER_OTLP_HTTP_PORT": str(j_http),
-        "JAEGER_QUERY_HTTP_PORT": str(j_query),
-        "JAEGER_QUERY_GRPC_PORT": str(j_query_grpc),
-        "JAEGER_HEALTH_PORT": str(j_health),
-        # Jaeger would otherwise export its own traces to whatever listens on 4317.
-        "OTEL_TRACES_EXPORTER": "none",
-    }
-    server = Server("jaeger", [jaeger_bin, "--config", JAEGER_CONFIG], root / "jaeger.log", env=env)
-    jaeger = Jaeger(f"{LOOPBACK}:{j_grpc}", f"http://{LOOPBACK}:{j_query}")
-    return server, jaeger, lambda: http_ok(f"http://{LOOPBACK}:{j_health}/status")
+    server, otlp_grpc, query_url, ready = start_jaeger(jaeger_bin, root)
+    return server, Jaeger(otlp_grpc, query_url), ready
 
 
 @contextlib.contextmanager
 def running_stack(otelcol: Path, jaeger_bin: Path, prometheus_bin: Path, root: Path) -> Iterator[Stack]:
     """Jaeger <- agent Collector (agent.yaml) -> Prometheus, all on loopback."""
     jaeger_server, jaeger, jaeger_ready = jaeger_process(jaeger_bin, root)
-    (prom_port,) = free_ports(1)
     collector_env = CollectorEnv(root / "collector", jaeger_otlp_grpc=jaeger.otlp_grpc)
     collector_env.root.mkdir(parents=True, exist_ok=True)
-    prom_dir = root / "prometheus"
-    prom_dir.mkdir()
-    (prom_dir / "prometheus.yml").write_text(
-        json.dumps(
-            {
-                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                "scrape_configs": [
-                    {
-                        "job_name": "multi-llm-otel",
-                        "honor_labels": True,
-                        "static_configs": [{"targets": [f"{LOOPBACK}:{collector_env.prometheus_port}"]}],
-                    }
-                ],
-            }
-        )
-    )
-    prometheus_server = Server(
-        "prometheus",
-        [
-            prometheus_bin,
-            f"--config.file={prom_dir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={prom_dir / 'data'}",
-            f"--web.listen-address={LOOPBACK}:{prom_port}",
-        ],
-        root / "prometheus.log",
+    prometheus_server, prom_url, prometheus_ready = prometheus_process(
+        prometheus_bin, root / "prometheus", [f"{LOOPBACK}:{collector_env.prometheus_port}"]
     )
     collector = collector_server(otelcol, ["agent.yaml"], collector_env)
-    prom_url = f"http://{LOOPBACK}:{prom_port}"
     with (
         running(jaeger_server, jaeger_ready),
         running(collector, lambda: http_ok(f"http://{LOOPBACK}:{collector_env.health_port}/")),
-        running(prometheus_server, lambda: http_ok(f"{prom_url}/-/ready")),
+        running(prometheus_server, prometheus_ready),
     ):
         yield Stack(
             jaeger,

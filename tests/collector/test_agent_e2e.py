@@ -225,6 +225,18 @@ def test_prometheus_counts_match_what_was_sent(stack: Stack, sent: dict[str, Any
         query = f'sum(gen_ai_client_token_usage_sum{{{job},gen_ai_token_type="{token_type}"}})'
         wait_until(lambda q=query, w=want: stack.prometheus.scalar(q) == w, 30, f"{token_type} tokens = {want}")
 
+    # Cost from the multi_llm.client.cost counter: the sum of the cost_usd the responses carried.
+    costs = [
+        e["attributes"]["cost_usd"]
+        for s in sent["spans"]
+        if s["scope"] == "multi_llm_otel"
+        for e in s["events"]
+        if e["name"] == "llm_response" and "cost_usd" in e["attributes"]
+    ]
+    assert costs
+    query = f"sum(multi_llm_client_cost_total{{{job}}})"
+    wait_until(lambda: abs((stack.prometheus.scalar(query) or 0) - sum(costs)) < 1e-9, 30, f"cost = {sum(costs)} USD")
+
 
 def test_every_dashboard_query_returns_data(stack: Stack, sent: dict[str, Any]) -> None:
     _wait_until_counted(stack, sent)

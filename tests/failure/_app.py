@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from typing import Any
 
@@ -102,6 +103,12 @@ def _timeout_of(exporter: Any) -> Any:
 def _child_work(phase: str, n: int, calls: int) -> None:
     emit_events(phase, n)
     make_calls(phase, calls)
+
+
+def _flushing_rounds(handle: Telemetry, phase: str, rounds: int, per_round: int) -> None:
+    for r in range(rounds):
+        emit_events(phase, per_round, start=r * per_round)
+        handle.logger_provider.force_flush()
 
 
 class Commands:
@@ -231,6 +238,101 @@ class Commands:
             pool.close()
             pool.join()
         return {"exit_codes": [p.exitcode for p in procs]}
+
+    def pool_terminate(self, phase: str, n: int, processes: int, wait_s: float) -> Any:
+        """A fork ``Pool`` whose workers emit ``n`` events each, then ``close()`` (the workers
+        start leaving, flushing on their way out) and, ``wait_s`` later, ``terminate()``, which
+        sends SIGTERM to every worker still alive."""
+        pool = multiprocessing.get_context("fork").Pool(processes)
+        pool.starmap(emit_events, [(f"{phase}-pool{i}", n) for i in range(processes)], chunksize=1)
+        pool.close()
+        time.sleep(wait_s)
+        pool.terminate()
+        pool.join()
+        return {}
+
+    def join_exports(self, timeout: float) -> Any:
+        """Wait until the batch processors' export threads have ended (after a shutdown)."""
+        threads = [p._batch_processor._worker_thread for p in self.handle._processors.values()]
+        for thread in threads:
+            thread.join(timeout)
+        return {"alive": sum(t.is_alive() for t in threads)}
+
+    def poll_stats(self) -> Any:
+        """Answer at once, then read ``stats()`` in a loop until the process is ended: the main
+        thread spends much of its time holding the diagnostics lock, as a health endpoint or a
+        metrics scraper polling it does."""
+        print(json.dumps({"polling": True}), flush=True)
+        while True:
+            multi_llm_otel.stats()
+
+    def fork_storm(self, phase: str, children: int, rounds: int, per_round: int, start: str = "os.fork") -> Any:
+        """Fork ``children`` children (``os.fork`` leaving by ``sys.exit``, or ``multiprocessing``
+        processes with the fork start method) while the parent holds a kept-alive OTLP
+        connection; the parent and every child then export ``rounds`` times (``per_round``
+        events, then a flush of the log records) at the same time."""
+        emit_events(f"{phase}-warm", 1)
+        self.handle.logger_provider.force_flush()
+        if start == "multiprocessing":
+            ctx = multiprocessing.get_context("fork")
+            procs = [
+                ctx.Process(target=_flushing_rounds, args=(self.handle, f"{phase}-child{c}", rounds, per_round))
+                for c in range(children)
+            ]
+            for p in procs:
+                p.start()
+            _flushing_rounds(self.handle, f"{phase}-parent", rounds, per_round)
+            for p in procs:
+                p.join(60)
+            return {"child_exits": [p.exitcode for p in procs]}
+        pids = []
+        for c in range(children):
+            pid = os.fork()
+            if pid == 0:
+                code = 0
+                try:
+                    _flushing_rounds(self.handle, f"{phase}-child{c}", rounds, per_round)
+                except BaseException:
+                    code = 1
+                sys.exit(code)
+            pids.append(pid)
+        _flushing_rounds(self.handle, f"{phase}-parent", rounds, per_round)
+        codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+        return {"child_exits": codes}
+
+    def fork_while_writing(self, phase: str, children: int, n: int) -> Any:
+        """Fork ``children`` children one after another while a thread of the parent keeps the
+        exporters writing; each child emits ``n`` events and leaves with ``sys.exit``. Returns
+        each child's exit code and the seconds it took from fork to exit."""
+        stop = threading.Event()
+
+        def keep_writing() -> None:
+            i = 0
+            while not stop.is_set():
+                emit_events(f"{phase}-background", 50, start=i)
+                self.handle.logger_provider.force_flush()
+                i += 50
+
+        writer = threading.Thread(target=keep_writing, daemon=True)
+        writer.start()
+        codes, seconds = [], []
+        try:
+            for c in range(children):
+                t0 = time.perf_counter()
+                pid = os.fork()
+                if pid == 0:
+                    code = 0
+                    try:
+                        emit_events(f"{phase}-child{c}", n)
+                    except BaseException:
+                        code = 1
+                    sys.exit(code)
+                codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+                seconds.append(time.perf_counter() - t0)
+        finally:
+            stop.set()
+            writer.join(30)
+        return {"child_exits": codes, "child_seconds": seconds}
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

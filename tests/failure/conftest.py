@@ -10,19 +10,11 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.collector._procs import REPO, build_binary
 
 _RECORDED: list[tuple[str, str, Any]] = []
-
-
-@pytest.fixture(scope="session")
-def otelcol() -> Path:
-    """The project's Collector (collector-config/build.sh; cached by its manifest)."""
-    return build_binary(REPO / "collector-config" / "build.sh")
 
 
 @pytest.fixture

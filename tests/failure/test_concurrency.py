@@ -13,22 +13,13 @@ import contextvars
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
-
 import multi_llm_otel
 from multi_llm_otel import BusinessEvent, EventScope, bind_scope, current_scope, llm_call
-from multi_llm_otel.testing import Captured, capture
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Captured]:
-    multi_llm_otel.reset_stats()
-    with capture() as captured:
-        yield captured
+from multi_llm_otel.testing import Captured
 
 
 def response(model: str) -> dict[str, Any]:

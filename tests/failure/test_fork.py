@@ -10,6 +10,8 @@ multiprocessing finalizer for it.
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -81,3 +83,59 @@ def test_multiprocessing_fork_children_emit(collector: SinkCollector, tmp_path: 
     phases = ["before", "mp-proc0", "mp-proc1", "mp-parent", "mp-pool0", "mp-pool1", "after"]
     counts = wait_for(collector, service, phases)
     assert_exact(counts, phases)
+
+
+@pytest.mark.parametrize("start", ["os.fork", "multiprocessing"])
+def test_forked_children_get_their_own_otlp_connections(
+    collector: SinkCollector, tmp_path: Path, figures: Callable[..., None], start: str
+) -> None:
+    """The parent holds a kept-alive OTLP/HTTP connection when it forks; parent and children
+    then export at the same time. Sharing that socket would interleave their requests and
+    lose batches (nothing counts them); each process must use connections of its own."""
+    service = f"failure-fork-connections-{start}"
+    children, rounds, per_round = 4, 15, 10
+    with App({"service_name": service, "endpoint": collector.http_url}, log=tmp_path / "app.log") as app:
+        result = app("fork_storm", phase="storm", children=children, rounds=rounds, per_round=per_round, start=start)
+        assert result["child_exits"] == [0] * children
+        stats = app("stats")
+        code, _ = app.close()
+    assert code == 0
+    phases = ["storm-parent"] + [f"storm-child{c}" for c in range(children)]
+
+    def complete() -> dict[str, object] | None:
+        counts = phase_counts(collector.requests(), service)
+        return counts if all(counts["events"][p] >= rounds * per_round for p in phases) else None
+
+    try:
+        counts = wait_until(complete, 20, "every process's events", collector.server)
+    except AssertionError:
+        counts = phase_counts(collector.requests(), service)
+    arrived = {p: counts["event_records"][p] for p in phases}  # type: ignore[index]
+    figures(sent_per_process=rounds * per_round, arrived=arrived, parent_stats=stats)
+    assert arrived == dict.fromkeys(phases, rounds * per_round)
+
+
+def test_fork_while_the_json_lines_sink_writes(tmp_path: Path, figures: Callable[..., None]) -> None:
+    """Children forked while a thread of the parent is writing to the JSON-lines sink: the
+    child's copy of the sink's lock must not stay held (the child would wait out its shutdown
+    bound at exit and lose what it emitted)."""
+    sink = tmp_path / "sink.jsonl"
+    children, n = 30, 5
+    options = {"service_name": "failure-fork-sink", "sink": str(sink), "shutdown_timeout": 5}
+    with App(options, log=tmp_path / "app.log") as app:
+        result = app("fork_while_writing", phase="w", children=children, n=n)
+        code, _ = app.close()
+    assert code == 0
+    assert result["child_exits"] == [0] * children
+    found: Counter[str] = Counter()
+    for line in sink.read_text().splitlines():
+        record = json.loads(line)
+        phase = record.get("attributes", {}).get("phase", "")
+        if record.get("signal") == "log" and phase.startswith("w-child"):
+            found[phase] += 1
+    figures(
+        children=children,
+        slowest_child_s=max(result["child_seconds"]),
+        children_over_1s=sum(s > 1 for s in result["child_seconds"]),
+    )
+    assert {f"w-child{c}": found[f"w-child{c}"] for c in range(children)} == {f"w-child{c}": n for c in range(children)}

@@ -23,7 +23,7 @@ from tests.llm._assertions import (
 )
 
 from multi_llm_otel import llm_call
-from multi_llm_otel.testing import Captured, capture
+from multi_llm_otel.testing import Captured
 
 pytestmark = pytest.mark.llm
 
@@ -34,12 +34,6 @@ API_KEY = "sk-ant-test-NEVER-EXPORT-THIS-KEY-0123456789"
 def client(llama_server: str) -> Iterator[anthropic.Anthropic]:
     with anthropic.Anthropic(base_url=llama_server, api_key=API_KEY, max_retries=2) as c:
         yield c
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Captured]:
-    with capture() as captured:
-        yield captured
 
 
 def messages(text: str) -> list[dict[str, str]]:

@@ -3,7 +3,6 @@ against llama-server's Anthropic Messages route, with @llm_call."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -12,17 +11,11 @@ from opentelemetry.trace import SpanKind
 from tests.llm._assertions import MODEL, assert_logs_mirror_span_events, event_names, only_span, token_sums
 
 from multi_llm_otel import llm_call
-from multi_llm_otel.testing import Captured, capture
+from multi_llm_otel.testing import Captured
 
 pytestmark = pytest.mark.llm
 
 HI = [{"role": "user", "content": "Say hi."}]
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Captured]:
-    with capture() as captured:
-        yield captured
 
 
 def client(llama_server: str, telemetry: Captured, traces: bool) -> anthropic.Anthropic:

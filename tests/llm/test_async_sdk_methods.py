@@ -3,22 +3,14 @@ returning a coroutine, against a real llama-server; the call ends when the reque
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import openai
 import pytest
 from tests.llm._assertions import MODEL, assert_logs_mirror_span_events, only_span
 
 from multi_llm_otel import llm_call
-from multi_llm_otel.testing import Captured, capture
+from multi_llm_otel.testing import Captured
 
 pytestmark = pytest.mark.llm
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Captured]:
-    with capture() as captured:
-        yield captured
 
 
 async def test_the_async_sdk_method_decorated_directly(llama_server: str, telemetry: Captured) -> None:

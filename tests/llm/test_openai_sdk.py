@@ -22,7 +22,7 @@ from tests.llm._assertions import (
 )
 
 from multi_llm_otel import EventScope, llm_call
-from multi_llm_otel.testing import Captured, capture
+from multi_llm_otel.testing import Captured
 
 pytestmark = pytest.mark.llm
 
@@ -33,12 +33,6 @@ API_KEY = "sk-test-NEVER-EXPORT-THIS-KEY-0123456789"
 def client(llama_server: str) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(base_url=f"{llama_server}/v1", api_key=API_KEY, max_retries=2) as c:
         yield c
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Captured]:
-    with capture() as captured:
-        yield captured
 
 
 def messages(text: str) -> list[dict[str, str]]:

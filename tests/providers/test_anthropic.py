@@ -322,7 +322,7 @@ def test_client_and_naming(client_for: Callable[..., anthropic.Anthropic]) -> No
     )
     lm_studio = client_for(_json_reply({}), "http://localhost:1234")
     assert provider_from_base_url(EXTRACTOR.base_url(lm_studio.messages), EXTRACTOR.name) == (
-        "lm_studio",
+        "lmstudio",
         "localhost",
         1234,
     )

@@ -239,7 +239,7 @@ def test_client_and_model_handle() -> None:
     try:
         assert for_client(client) is EXTRACTOR
         assert EXTRACTOR.base_url(client) == "ws://localhost:1234"
-        assert provider_from_base_url(EXTRACTOR.base_url(client), EXTRACTOR.name) == ("lm_studio", "localhost", 1234)
+        assert provider_from_base_url(EXTRACTOR.base_url(client), EXTRACTOR.name) == ("lmstudio", "localhost", 1234)
         # A model handle (``client.llm.model(...)`` needs the app; the handle itself does not).
         model = lmstudio.LLM("qwen2.5-7b-instruct", client.llm)
         for obj in (model, model.respond_stream):

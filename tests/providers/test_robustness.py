@@ -22,7 +22,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import TypeAdapter
 from tests.providers import _recorded as rec
 
-from multi_llm_otel.providers import REGISTRY, for_response, for_stream
+from multi_llm_otel.providers import for_response, for_stream, registered
 from multi_llm_otel.providers._base import ResponseInfo, as_int
 from multi_llm_otel.providers.anthropic import EXTRACTOR as ANTHROPIC
 from multi_llm_otel.providers.lmstudio import EXTRACTOR as LM_STUDIO
@@ -166,7 +166,7 @@ CHUNKS = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(chunks=CHUNKS)
 def test_accumulators_take_anything(chunks: list[Any]) -> None:
-    for extractor in REGISTRY:
+    for extractor in registered():
         accumulator = extractor.accumulator(None)
         for chunk in chunks:
             accumulator.add(chunk)
@@ -225,7 +225,7 @@ def test_the_first_item_of_a_stream_picks_its_extractor() -> None:
 
 
 def test_importing_the_extractors_imports_no_sdk() -> None:
-    sdks = {"openai", "anthropic", "ollama", "lmstudio", "httpx2"}
+    sdks = {"openai", "anthropic", "ollama", "lmstudio", "httpx2", "litellm", "google"}
     code = (
         f"import sys, multi_llm_otel.providers\nprint(sorted(m for m in sys.modules if m.partition('.')[0] in {sdks}))"
     )

@@ -12,14 +12,11 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Final
 
 from multi_llm_otel._version import __version__
+from multi_llm_otel.cli._exit import ExitCode
 
 __all__ = ["main"]
-
-EXIT_OK: Final = 0
-EXIT_USAGE: Final = 2
 
 _ENVIRONMENT = """\
 configuration (standard OpenTelemetry variables; there is no config file):
@@ -31,21 +28,24 @@ configuration (standard OpenTelemetry variables; there is no config file):
   OTEL_{TRACES,LOGS,METRICS}_EXPORTER    otlp, console (the JSON-lines sink) or none
   OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER[_ARG], OTEL_SDK_DISABLED
   MULTI_LLM_OTEL_SINK                    file for the JSON-lines sink
-  MULTI_LLM_OTEL_USER_ID_HASH_KEY        export user ids as keyed hashes"""
+  MULTI_LLM_OTEL_USER_ID_HASH_KEY        export user ids as keyed hashes
+  MULTI_LLM_OTEL_SPAN_EVENTS             false: events as log records only, not also on their spans"""
 
 _MAIN_EPILOG = f"""\
 Start with `multi-llm-otel demo`: it needs no server.
 
 {_ENVIRONMENT}
 
-exit codes: 0 success, 1 rejected input (ingest) or unreachable endpoint (check), 2 usage error,
-3 export failure. See `multi-llm-otel COMMAND --help` for each command."""
+exit codes: 0 success, 1 rejected input (ingest), unreachable endpoint (check) or a failed live
+call (demo), 2 usage error, 3 export failure, 4 a setting that cannot be used (check; ingest when
+the sink cannot be written). See `multi-llm-otel COMMAND --help` for each command."""
 
 _DEMO_EPILOG = f"""\
 Without --base-url the demo replays a bundled session (requests and responses, a cache miss then
 hits, an application cache hit, an error, user and system scope) through the real mapping into
 in-memory providers and prints each event as its span event and its log record. Nothing leaves
-the process unless --export is given.
+the process unless --export is given; it sends the session moved to the current time (spacing
+kept), so a trace backend's default search (the last hour) finds it.
 
 With --base-url it makes three real calls through @llm_call (two plain ones with the same prompt,
 so a server with a prompt cache reports the second as a hit, and one streamed) and prints the
@@ -65,8 +65,10 @@ input: one JSON value per line, as the Rust multi-llm crate's serde derives writ
       a bare event: system scope
   {{"event":{{...the event...}},"scope":{{"User":"u1"}}}}    or    {{"event":{{...}},"scope":"System"}}
 Blank lines are skipped. A bad line (malformed JSON, a wrong type, a non-v4 id, a timestamp not in
-UTC, invalid UTF-8, a line over --max-line-bytes) is reported on stderr as PATH:LINE: reason and
-skipped; the rest is processed. Timestamps keep microseconds (digits past the sixth are cut).
+UTC, invalid UTF-8, a line over --max-line-bytes or --max-line-values) is reported on stderr as
+PATH:LINE: reason and skipped; the rest is processed. Timestamps keep microseconds (digits past the
+sixth are cut). --follow follows a regular file by name (rotation, truncation); a pipe, a FIFO,
+/dev/stdin or - is read until its writers close it.
 
 output: each event becomes one OpenTelemetry log record (event name, timestamp, severity, the
 attributes of the mapping, the metadata as the body) sent to the configured exporters. No span
@@ -74,23 +76,27 @@ events: the spans these events belonged to ran in the process that wrote them, a
 here would bundle unrelated events. So OTLP log pipelines receive them; a trace-only backend such
 as Jaeger does not. With no OTLP endpoint set, the JSON-lines sink writes to stdout (or to
 MULTI_LLM_OTEL_SINK); progress, rejections and the summary go to stderr. The reader waits for the
-exporter every 256 events, so a slow endpoint slows the reading instead of losing events.
+exporter every 256 events, so a slow endpoint slows the reading instead of losing events. No
+metrics are exported: ingest produces log records only.
 
 export failures: the SDK's flush reports success even when an export failed, so failures are
 taken from the library's loss counts (records in failed exports or evicted from a full queue, see
 multi_llm_otel.stats()) and from what the SDK and the OTLP exporters log. The summary says how
-many records were lost, not which events.
+many records were lost, not which events. After 3 flushes in a row that lost records (an endpoint
+that refuses or never answers, a full disk) reading stops with exit code 3 and the summary.
 
 {_ENVIRONMENT}
 
 exit codes: 0 every line exported, 1 some lines rejected, 2 usage error (bad flags, unreadable
-file), 3 export failure (wins over 1), 128+N stopped by signal N before the end (without --follow;
-with --follow SIGINT/SIGTERM are the normal way to stop and give 0, 1 or 3)."""
+file), 3 export failure (wins over 1), 4 MULTI_LLM_OTEL_SINK cannot be written (nothing is read),
+128+N stopped by signal N before the end (without --follow; with --follow SIGINT/SIGTERM are the
+normal way to stop and give 0, 1 or 3)."""
 
 _CHECK_EPILOG = f"""\
 Prints the exporters per signal, the protocol, the endpoint of each signal, how many headers are
 set (never their names or values), the export timeout, service name, resource attributes, sampler
-and user-id hashing, as configure() would apply them. Then, for each signal exported over OTLP:
+and user-id hashing, as configure() would apply them, and every setting configure() cannot use
+(it warns and uses the default instead). Then, for each signal exported over OTLP:
   http/protobuf: POSTs an empty export request to the signal's URL with the configured headers;
     2xx or 400 counts as answering, 401/403, 404, 5xx and connection errors do not;
   grpc: a TCP connect to the endpoint (the gRPC service itself is not called).
@@ -99,7 +105,7 @@ An endpoint passed to configure(endpoint=...) in code is not visible here.
 {_ENVIRONMENT}
 
 exit codes: 0 every endpoint answers, or nothing is configured (the embedded default needs no
-server); 1 an endpoint does not answer; 2 usage error."""
+server); 1 an endpoint does not answer; 2 usage error; 4 a setting cannot be used (wins over 1)."""
 
 
 def _positive_int(text: str) -> int:
@@ -151,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--export",
         action="store_true",
-        help="send the bundled session to the configured exporters (OTEL_*) instead of printing it",
+        help="send the bundled session, moved to the current time, to the configured exporters (OTEL_*)",
     )
     demo.set_defaults(run=_run_demo)
 
@@ -177,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         metavar="N",
         help="reject longer lines without holding them in memory (default: 67108864, 64 MiB)",
+    )
+    ingest.add_argument(
+        "--max-line-values",
+        type=_positive_int,
+        metavar="N",
+        help="reject lines of more JSON values without parsing them (default: 100000)",
     )
     ingest.add_argument(
         "--no-progress", action="store_true", help="no progress line (shown on stderr only when it is a terminal)"
@@ -223,8 +235,6 @@ def _run_ingest(args: argparse.Namespace) -> int:
     if args.follow_timeout is not None and not args.follow:
         raise _UsageError("--follow-timeout needs --follow")
     if args.path == "-":
-        if args.follow:
-            raise _UsageError("--follow needs a file: stdin is read until it closes anyway")
         stream = sys.stdin.buffer
     else:
         if os.path.isdir(args.path):
@@ -238,6 +248,7 @@ def _run_ingest(args: argparse.Namespace) -> int:
         follow=args.follow,
         follow_timeout=args.follow_timeout,
         max_line_bytes=args.max_line_bytes or _ingest.DEFAULT_MAX_LINE_BYTES,
+        max_line_values=args.max_line_values or _ingest.DEFAULT_MAX_LINE_VALUES,
         progress=not args.no_progress and sys.stderr.isatty(),
     )
     return _ingest.command(options, stream, sys.stdout, sys.stderr)
@@ -254,21 +265,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        return int(args.run(args))
+        code = int(args.run(args))
+        _check_stdout()
+        return code
     except SystemExit as exc:
         # argparse exits for --help, --version and bad arguments; main() returns instead.
         if exc.code is None:
-            return EXIT_OK
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+            return ExitCode.OK
+        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
     except _UsageError as exc:
         sys.stderr.write(f"multi-llm-otel {args.command}: error: {exc}\n")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, and keep Python's exit-time flush of
-        # the dead pipe from printing a second error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
+        # The reader went away (`| head`): stop quietly.
+        _discard_stdout()
+        return ExitCode.OK
+
+
+def _check_stdout() -> None:
+    """Output that could not be written (stdout on a full disk) was already counted and
+    reported by the command; Python's exit-time flush must not fail over it a second time."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        _discard_stdout()
+
+
+def _discard_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

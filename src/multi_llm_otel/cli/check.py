@@ -13,34 +13,17 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Final
-from urllib.parse import unquote, urlsplit, urlunsplit
+from typing import IO
+from urllib.parse import urlsplit
 
-from multi_llm_otel._setup import _PATHS, _SIGNALS, _exporter_kind, _otlp_endpoint_set
+from multi_llm_otel._env_reader import parse_pairs
+from multi_llm_otel._settings import SIGNALS, Endpoint, Settings, resolve
+from multi_llm_otel.cli._exit import ExitCode
+from multi_llm_otel.cli._reporting import redact_url
 
-__all__ = ["command", "describe_otlp", "redact_url"]
-
-_HTTP_DEFAULT: Final = "http://localhost:4318"
-_GRPC_DEFAULT: Final = "http://localhost:4317"
-_SAMPLERS: Final = frozenset(
-    {
-        "always_on",
-        "always_off",
-        "traceidratio",
-        "parentbased_always_on",
-        "parentbased_always_off",
-        "parentbased_traceidratio",
-    }
-)
-
-
-@dataclass
-class Target:
-    signal: str
-    url: str
-    source: str
-    headers_var: str | None
+__all__ = ["command"]
 
 
 @dataclass
@@ -53,69 +36,8 @@ def _env(name: str) -> str:
     return os.environ.get(name, "").strip()
 
 
-def redact_url(url: str) -> str:
-    """The endpoint without credentials: user info and query values become ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = (
-        "&".join(p.split("=", 1)[0] + "=***" if "=" in p else p for p in parts.query.split("&")) if parts.query else ""
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def _parse_pairs(text: str) -> list[tuple[str, str]]:
-    """``k=v,k2=v2`` as the OTel variables write headers and resource attributes (values URL-encoded)."""
-    pairs = []
-    for item in text.split(","):
-        key, sep, value = item.partition("=")
-        if sep and key.strip():
-            pairs.append((unquote(key.strip()), unquote(value.strip())))
-    return pairs
-
-
-def _protocol() -> tuple[str, str]:
-    raw = _env("OTEL_EXPORTER_OTLP_PROTOCOL").lower()
-    if not raw:
-        return "http/protobuf", "default; set OTEL_EXPORTER_OTLP_PROTOCOL=grpc for gRPC"
-    if raw in ("grpc", "http/protobuf"):
-        return raw, "OTEL_EXPORTER_OTLP_PROTOCOL"
-    return (
-        "http/protobuf",
-        f"OTEL_EXPORTER_OTLP_PROTOCOL={raw!r} is not supported by the Python SDK; configure() falls back",
-    )
-
-
-def _target(signal_name: str, protocol: str) -> Target:
-    per_signal = f"OTEL_EXPORTER_OTLP_{signal_name.upper()}_ENDPOINT"
-    headers_var = next(
-        (v for v in (f"OTEL_EXPORTER_OTLP_{signal_name.upper()}_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS") if _env(v)),
-        None,
-    )
-    if _env(per_signal):
-        return Target(signal_name, _env(per_signal), per_signal, headers_var)
-    base = _env("OTEL_EXPORTER_OTLP_ENDPOINT")
-    if protocol == "grpc":
-        return Target(
-            signal_name, base or _GRPC_DEFAULT, "OTEL_EXPORTER_OTLP_ENDPOINT" if base else "default", headers_var
-        )
-    url = f"{(base or _HTTP_DEFAULT).removesuffix('/')}/{_PATHS[signal_name]}"
-    source = f"OTEL_EXPORTER_OTLP_ENDPOINT + /{_PATHS[signal_name]}" if base else "default"
-    return Target(signal_name, url, source, headers_var)
-
-
-def describe_otlp(signal_name: str) -> str:
-    """Where ``signal_name`` goes over OTLP, as configure() resolves it, without credentials."""
-    protocol = _protocol()[0]
-    return f"OTLP {protocol} {redact_url(_target(signal_name, protocol).url)}"
-
-
-def _headers(target: Target) -> dict[str, str]:
-    return dict(_parse_pairs(_env(target.headers_var))) if target.headers_var else {}
+def _headers(target: Endpoint) -> dict[str, str]:
+    return dict(parse_pairs(_env(target.headers_variable))) if target.headers_variable else {}
 
 
 def _tls_context(signal_name: str) -> ssl.SSLContext:
@@ -145,12 +67,15 @@ def _status_outcome(status: int, elapsed_ms: float) -> Outcome:
     return Outcome(False, f"answers with HTTP {status}: exports to it would fail")
 
 
-def probe_http(target: Target, timeout: float) -> Outcome:
+def probe_http(signal: str, target: Endpoint, timeout: float) -> Outcome:
     """POST an empty export request: a Collector accepts it as zero items, and it exercises
     the path, the TLS set-up and the credentials exactly as an export would."""
     headers = {"Content-Type": "application/x-protobuf", **_headers(target)}
     request = urllib.request.Request(target.url, data=b"", headers=headers, method="POST")  # noqa: S310 - the user's own endpoint
-    context = _tls_context(target.signal) if target.url.lower().startswith("https:") else None
+    try:
+        context = _tls_context(signal) if target.url.lower().startswith("https:") else None
+    except (OSError, ssl.SSLError) as exc:
+        return Outcome(False, f"the TLS files cannot be used: {exc}")
     started = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310 - as above
@@ -176,7 +101,7 @@ def _reason(reason: object) -> str:
     return str(reason) or type(reason).__name__
 
 
-def probe_grpc(target: Target, timeout: float) -> Outcome:
+def probe_grpc(target: Endpoint, timeout: float) -> Outcome:
     """A TCP connect to the gRPC endpoint. The gRPC service behind the port is not called, so
     a port that accepts connections but serves something else still passes: said in the output."""
     url = target.url if "://" in target.url else "http://" + target.url
@@ -197,109 +122,122 @@ def probe_grpc(target: Target, timeout: float) -> Outcome:
     return Outcome(True, f"reachable: TCP connection accepted ({took:.0f} ms); the gRPC service itself was not called")
 
 
-def _sampler() -> str:
-    name = _env("OTEL_TRACES_SAMPLER").lower()
-    if not name:
-        return "parentbased_always_on (default)"
-    if name not in _SAMPLERS:
-        return f"{name!r} is unknown to the SDK, which uses parentbased_always_on instead"
-    if not name.endswith("traceidratio"):
-        return f"{name} (OTEL_TRACES_SAMPLER)"
-    arg = _env("OTEL_TRACES_SAMPLER_ARG")
-    try:
-        ratio = float(arg)
-    except ValueError:
-        return (
-            f"{name} with ratio 1.0 (OTEL_TRACES_SAMPLER_ARG={arg!r} is not a number)"
-            if arg
-            else f"{name} with ratio 1.0"
-        )
-    return f"{name} with ratio {ratio} (OTEL_TRACES_SAMPLER_ARG)"
+def _sampler(settings: Settings) -> str:
+    sampler = settings.sampler
+    if sampler.source == "default":
+        return f"{sampler.name} (default)"
+    if sampler.name.endswith("traceidratio"):
+        return f"{sampler.name} with ratio {sampler.ratio} ({sampler.source})"
+    return f"{sampler.name} ({sampler.source})"
 
 
-def command(timeout: float, out: IO[str]) -> int:
-    """Exit codes: 0 every OTLP endpoint answers, or nothing is configured; 1 one does not."""
+Line = Callable[[str, str], None]
 
-    def line(label: str, text: str) -> None:
-        out.write(f"{label:<16}{text}\n")
 
-    out.write("multi-llm-otel check: the telemetry set-up configure() derives from the environment\n\n")
-    otlp = _otlp_endpoint_set()
-    kinds = {s: _exporter_kind(s, otlp) for s in _SIGNALS}
-    why = "an OTLP endpoint is set" if otlp else "no OTLP endpoint is set"
-    line("exporters", "  ".join(f"{s}: {kinds[s]}" for s in _SIGNALS) + f"   ({why})")
-    for s in _SIGNALS:
-        raw = _env(f"OTEL_{s.upper()}_EXPORTER")
-        if raw and raw.lower() not in ("otlp", "console", "none"):
-            line("", f"ignored: OTEL_{s.upper()}_EXPORTER={raw!r} (configure() knows otlp, console and none)")
-    if "console" in kinds.values():
-        sink = _env("MULTI_LLM_OTEL_SINK")
+def _exporters(settings: Settings, line: Line) -> None:
+    why = "an OTLP endpoint is set" if settings.otlp else "no OTLP endpoint is set"
+    line("exporters", "  ".join(f"{s}: {settings.exporters[s]}" for s in SIGNALS) + f"   ({why})")
+    if "console" not in settings.exporters.values():
+        return
+    if settings.sink_source == "MULTI_LLM_OTEL_SINK":
+        line("console sink", f"JSON lines to {settings.sink} (MULTI_LLM_OTEL_SINK)")
+    else:
+        line("console sink", "JSON lines to the program's stderr (the ingest command: stdout)")
+
+
+def _otlp(settings: Settings, line: Line) -> None:
+    line("protocol", f"{settings.protocol} ({settings.protocol_source})")
+    for number, (signal, target) in enumerate(settings.endpoints.items()):
+        line("endpoint" if number == 0 else "", f"{signal:<8} {redact_url(target.url)}   ({target.source})")
+    notes = [f"{v}: {n} set" for v, n in settings.header_counts.items()]
+    line("headers", ("; ".join(notes) + " (names and values hidden)") if notes else "none")
+    timeouts = sorted({t.timeout for t in settings.endpoints.values()}) or [10.0]
+    line("export timeout", ", ".join(f"{t:g} s" for t in timeouts) + " per export request")
+
+
+def _batches(settings: Settings, line: Line) -> None:
+    for name, batch in (("spans", settings.spans), ("log records", settings.logs)):
         line(
-            "console sink",
-            f"JSON lines to {sink} (MULTI_LLM_OTEL_SINK)"
-            if sink
-            else "JSON lines to the program's stderr (the ingest command: stdout)",
+            "batches" if name == "spans" else "",
+            f"{name}: queue {batch.max_queue_size:,}, {batch.max_export_batch_size:,} per export,"
+            f" every {batch.schedule_delay_millis:,} ms",
         )
+    line("", f"metrics: every {settings.metric_export_interval_millis:,} ms")
 
-    protocol, protocol_note = _protocol()
-    line("protocol", f"{protocol} ({protocol_note})")
-    ignored = [v for s in _SIGNALS if _env(v := f"OTEL_EXPORTER_OTLP_{s.upper()}_PROTOCOL")]
-    if ignored:
-        line("", f"ignored: {', '.join(ignored)} (configure() uses one protocol for every signal)")
-    targets = [_target(s, protocol) for s in _SIGNALS if kinds[s] == "otlp"]
-    for target in targets:
-        line(
-            "endpoint" if target is targets[0] else "",
-            f"{target.signal:<8} {redact_url(target.url)}   ({target.source})",
-        )
-    header_vars = ["OTEL_EXPORTER_OTLP_HEADERS"] + [f"OTEL_EXPORTER_OTLP_{s.upper()}_HEADERS" for s in _SIGNALS]
-    header_notes = [f"{v}: {len(_parse_pairs(_env(v)))} set" for v in header_vars if _env(v)]
-    line("headers", ("; ".join(header_notes) + " (names and values hidden)") if header_notes else "none")
-    timeout_env = _env("OTEL_EXPORTER_OTLP_TIMEOUT")
-    line(
-        "export timeout",
-        f"{timeout_env} s (OTEL_EXPORTER_OTLP_TIMEOUT)" if timeout_env else "10 s per export (default)",
-    )
 
-    attributes = _parse_pairs(_env("OTEL_RESOURCE_ATTRIBUTES"))
-    service = _env("OTEL_SERVICE_NAME")
-    from_attrs = next((v for k, v in attributes if k == "service.name"), None)
-    if service:
-        line("service.name", f"{service} (OTEL_SERVICE_NAME)")
-    elif from_attrs:
-        line("service.name", f"{from_attrs} (OTEL_RESOURCE_ATTRIBUTES)")
+def _resource(settings: Settings, line: Line) -> None:
+    if settings.service_name:
+        line("service.name", f"{settings.service_name} ({settings.service_name_source})")
     else:
         line("service.name", "not set: each program's configure() name (ingest: multi-llm-otel-ingest)")
-    others = [f"{k}={v}" for k, v in attributes if k != "service.name"]
+    others = [f"{k}={v}" for k, v in settings.resource_attributes if k != "service.name"]
     line("resource", ", ".join(others) + " (OTEL_RESOURCE_ATTRIBUTES)" if others else "no extra attributes")
-    line("sampler", _sampler())
-    hashed = bool(_env("MULTI_LLM_OTEL_USER_ID_HASH_KEY"))
+    line("sampler", _sampler(settings))
+    line(
+        "span events",
+        "events also on their spans (the span event bridge)"
+        if settings.span_events
+        else "off: events are log records only (MULTI_LLM_OTEL_SPAN_EVENTS / span_events=False)",
+    )
+    hashed = settings.user_id_hash_key is not None
     line(
         "user ids",
         "exported as HMAC-SHA-256 hashes (MULTI_LLM_OTEL_USER_ID_HASH_KEY)" if hashed else "exported as they are",
     )
-    if _env("OTEL_SDK_DISABLED").lower() == "true":
+    if settings.sdk_disabled:
         line("disabled", "OTEL_SDK_DISABLED=true: the SDK records and exports nothing")
-    out.write("\n")
 
-    if not targets:
+
+def _reachability(settings: Settings, timeout: float, out: IO[str]) -> bool:
+    out.write(f"reachability (timeout {timeout:g} s)\n")
+    grpc = settings.protocol == "grpc"
+    probed: dict[str, Outcome] = {}
+    for signal, target in settings.endpoints.items():
+        key = target.url if grpc else f"{target.url} {target.headers_variable}"
+        if key not in probed:
+            probed[key] = probe_grpc(target, timeout) if grpc else probe_http(signal, target, timeout)
+        out.write(f"  {signal:<8} {redact_url(target.url)}: {probed[key].message}\n")
+    return all(o.ok for o in probed.values())
+
+
+def command(timeout: float, out: IO[str]) -> int:
+    """Exit codes: 0 every OTLP endpoint answers, or nothing is configured; 1 one does not;
+    4 a setting cannot be used (configure() would warn and use its default)."""
+
+    def line(label: str, text: str) -> None:
+        out.write(f"{label:<16}{text}\n")
+
+    settings = resolve()
+    out.write("multi-llm-otel check: the telemetry set-up configure() derives from the environment\n\n")
+    _exporters(settings, line)
+    if settings.endpoints:
+        _otlp(settings, line)
+    _batches(settings, line)
+    _resource(settings, line)
+    for note in settings.notes:
+        line("ignored", note)
+    out.write("\n")
+    for problem in settings.problems:
+        out.write(f"error: {problem}\n")
+    if settings.problems:
+        out.write("\n")
+
+    reachable = True
+    if settings.endpoints:
+        reachable = _reachability(settings, timeout, out)
+    else:
         out.write(
             "nothing to check: no signal exports over OTLP. This is the embedded default: telemetry is\n"
             "written as JSON lines, no server needed. Set OTEL_EXPORTER_OTLP_ENDPOINT (for example\n"
             "http://localhost:4318) to export to a Collector.\n"
         )
-        return 0
-
-    out.write(f"reachability (timeout {timeout:g} s)\n")
-    probed: dict[str, Outcome] = {}
-    for target in targets:
-        key = target.url if protocol == "grpc" else f"{target.url} {target.headers_var}"
-        if key not in probed:
-            probed[key] = probe_grpc(target, timeout) if protocol == "grpc" else probe_http(target, timeout)
-        out.write(f"  {target.signal:<8} {redact_url(target.url)}: {probed[key].message}\n")
-    failed = [o for o in probed.values() if not o.ok]
-    if failed:
+    if settings.problems:
+        count = len(settings.problems)
+        out.write(f"\nresult: INVALID SETTINGS: {count} setting{'s' if count != 1 else ''} cannot be used (above).\n")
+        return ExitCode.INVALID_SETTINGS
+    if not reachable:
         out.write("\nresult: UNREACHABLE: telemetry sent now would be retried, then dropped.\n")
-        return 1
-    out.write("\nresult: the OTLP endpoint answers.\n")
-    return 0
+        return ExitCode.PROBLEM
+    if settings.endpoints:
+        out.write("\nresult: the OTLP endpoint answers.\n")
+    return ExitCode.OK

@@ -12,6 +12,7 @@ import os
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from importlib import resources
 from typing import IO, Any, Final
@@ -24,7 +25,9 @@ from multi_llm_otel._decorator import llm_call
 from multi_llm_otel._emitter import Emitter, to_unix_nanos
 from multi_llm_otel._events import BusinessEvent, EventScope
 from multi_llm_otel._mapping import EVENT_ID, GENAI_NAMES
-from multi_llm_otel.cli.ingest import parse_line
+from multi_llm_otel._serde_lines import parse_events
+from multi_llm_otel.cli._exit import ExitCode
+from multi_llm_otel.cli._reporting import ExportWatch, Reporter, losses, stats_delta
 from multi_llm_otel.testing import Captured, capture
 
 __all__ = ["export_sample", "live", "load_sample", "show_sample"]
@@ -38,7 +41,7 @@ Scoped = tuple[BusinessEvent, EventScope]
 
 def load_sample() -> list[Scoped]:
     text = resources.files("multi_llm_otel").joinpath(SAMPLE).read_text(encoding="utf-8")
-    return [parse_line(line) for line in text.splitlines() if line.strip()]
+    return [pair for line in text.splitlines() if line.strip() for pair in parse_events(line)]
 
 
 def group_requests(events: Sequence[Scoped]) -> list[list[Scoped]]:
@@ -178,7 +181,10 @@ def _token_line(events: Iterable[BusinessEvent]) -> str:
         if event.event_type != event_types.LLM_RESPONSE:
             continue
         for key in ("input_tokens", "output_tokens", "cache_read_tokens"):
-            value = event.metadata.get(key)
+            # The crate's Anthropic input leaves the cache out; the dialect table added the total.
+            value = event.metadata.get("gen_ai.usage.input_tokens" if key == "input_tokens" else key)
+            if value is None:
+                value = event.metadata.get(key)
             if isinstance(value, int) and not isinstance(value, bool):
                 totals[key] += value
     return (
@@ -192,8 +198,9 @@ def show_sample(out: IO[str]) -> int:
     sample = load_sample()
     groups = group_requests(sample)
     out.write(
-        f"multi-llm-otel demo: a bundled session of {len(sample)} business events, written as the Rust\n"
-        "multi-llm crate's serde JSON lines, bridged through this library's mapping into in-memory\n"
+        f"multi-llm-otel demo: a bundled session of {len(sample)} business events: what @llm_call emits, then\n"
+        "what the Rust multi-llm crate's providers wrote against llama-server (each line says which),\n"
+        "with the cache events derived for the crate; bridged through this library's mapping into in-memory\n"
         "OpenTelemetry providers. Each request runs under one span; every event becomes a span event\n"
         "and a log record with the same attributes. No server is needed.\n\n"
     )
@@ -215,31 +222,45 @@ def show_sample(out: IO[str]) -> int:
         "      `multi-llm-otel demo --base-url URL --model NAME` makes real calls through @llm_call;\n"
         "      `multi-llm-otel check` shows where telemetry would go.\n"
     )
-    return 0
+    return ExitCode.OK
+
+
+def at_now(events: Sequence[Scoped], now: datetime | None = None) -> list[Scoped]:
+    """The events moved in time so the last one happens ``now``, their spacing kept: exported
+    with their recorded dates they would fall outside a trace backend's default search window."""
+    now = now or datetime.now(timezone.utc)
+    shift = now - max((event.created_at for event, _ in events), default=now)
+    return [(replace(event, created_at=event.created_at + shift), scope) for event, scope in events]
 
 
 def export_sample(out: IO[str], err: IO[str]) -> int:
-    """The bundled session sent to the configured exporters instead of printed (``--export``)."""
+    """The bundled session sent to the configured exporters instead of printed (``--export``),
+    placed at the current time."""
     from multi_llm_otel import _diagnostics
-    from multi_llm_otel._setup import configure
-    from multi_llm_otel.cli.ingest import EXIT_EXPORT_FAILED, LOSS_KINDS, ExportWatch, Reporter, stats_delta
+    from multi_llm_otel._settings import resolve
+    from multi_llm_otel._setup import configure_with_settings
 
-    sample = load_sample()
+    sample = at_now(load_sample())
     groups = group_requests(sample)
-    to_stdout = not os.environ.get("MULTI_LLM_OTEL_SINK")
+    settings = resolve()
+    if settings.sink is None:
+        settings = replace(settings, sink=out, sink_source="stdout")
     before = _diagnostics.stats()
     with ExportWatch(Reporter(err, progress=False)) as watch:
-        telemetry = configure("multi-llm-otel-demo", sink=out if to_stdout else None, handle_sigterm=False)
+        telemetry = configure_with_settings(settings, "multi-llm-otel-demo", handle_sigterm=False)
         replay(groups, telemetry.emitter)
         shut_down = telemetry.shutdown()
-    losses = {k: n for k, n in stats_delta(before).items() if k.startswith(LOSS_KINDS)}
+    lost = losses(stats_delta(before))
     kinds = ", ".join(f"{signal}: {kind}" for signal, kind in telemetry.exporters.items())
-    if watch.failures or losses or not shut_down:
-        lost = "".join(f"; {k} {n}" for k, n in sorted(losses.items()))
-        err.write(f"multi-llm-otel demo: EXPORT FAILED ({kinds}{lost}); `multi-llm-otel check` tests the endpoint\n")
-        return EXIT_EXPORT_FAILED
-    err.write(f"multi-llm-otel demo: {len(sample)} events in {len(groups)} spans exported ({kinds})\n")
-    return 0
+    if watch.failures or lost or not shut_down:
+        counts = "".join(f"; {k} {n}" for k, n in sorted(lost.items()))
+        err.write(f"multi-llm-otel demo: EXPORT FAILED ({kinds}{counts}); `multi-llm-otel check` tests the endpoint\n")
+        return ExitCode.EXPORT_FAILED
+    err.write(
+        f"multi-llm-otel demo: {len(sample)} events in {len(groups)} spans exported ({kinds}),"
+        " placed at the current time\n"
+    )
+    return ExitCode.OK
 
 
 # Long enough that a server with a prompt cache (llama.cpp, OpenAI from 1,024 tokens) can
@@ -345,7 +366,7 @@ def live(api: str, base_url: str, model: str, max_tokens: int, out: IO[str], err
         calls = build(base_url, model, max_tokens, scope)
     except _MissingSDK as exc:
         err.write(f"multi-llm-otel demo: {exc}\n")
-        return 2
+        return ExitCode.USAGE
     out.write(
         f"multi-llm-otel demo: {len(calls)} real calls to {base_url} ({api} API, model {model}) through\n"
         "@llm_call, in user scope demo-user, captured in memory. Prompt text is not recorded unless\n"
@@ -371,7 +392,7 @@ def live(api: str, base_url: str, model: str, max_tokens: int, out: IO[str], err
     out.write(
         f"summary: {len(calls)} calls, {failures} failed; {span_events} span events and {log_records} log records\n"
     )
-    return 1 if failures else 0
+    return ExitCode.PROBLEM if failures else ExitCode.OK
 
 
 def _first_line(value: object, limit: int = 200) -> str:

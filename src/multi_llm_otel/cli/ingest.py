@@ -7,144 +7,54 @@ The reading and reporting here take the emitter as a callable, so tests drive th
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-import signal
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from types import FrameType, TracebackType
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import IO, Final
 
-from multi_llm_otel import _diagnostics
-from multi_llm_otel._events import BusinessEvent, EventScope, parse_json
+from multi_llm_otel._events import BusinessEvent, EventScope
+from multi_llm_otel._serde_lines import parse_events
+from multi_llm_otel.cli._exit import ExitCode, stopped_by
+from multi_llm_otel.cli._follow import follow, read_available
+from multi_llm_otel.cli._ingest_summary import GIVE_UP_AFTER, Outcome, summarise
+from multi_llm_otel.cli._line_source import Line, LineSource, LineTooLong, too_many_values
+from multi_llm_otel.cli._reporting import ExportWatch, Reporter, counted, losses, stats_delta
+from multi_llm_otel.cli._stopper import Interrupted, Stopper
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
-    "EXIT_EXPORT_FAILED",
-    "EXIT_REJECTED",
+    "DEFAULT_MAX_LINE_VALUES",
     "FLUSH_EVERY",
-    "ExportWatch",
+    "GIVE_UP_AFTER",
     "IngestOptions",
-    "Reporter",
     "Tally",
     "command",
     "parse_line",
     "run",
 ]
 
-EXIT_REJECTED: Final = 1
-EXIT_EXPORT_FAILED: Final = 3
-
 DEFAULT_MAX_LINE_BYTES: Final = 64 * 1024 * 1024
+# Parsed, a JSON value is a Python object of 50-200 bytes: a 16 MB line of small objects would
+# take over a gigabyte. 100,000 values keep one line's objects to some tens of megabytes.
+DEFAULT_MAX_LINE_VALUES: Final = 100_000
 # The logs batch processor holds 2,048 records and evicts the oldest when full; flushing well
 # before that makes a fast reader wait for the exporter instead of losing events.
 FLUSH_EVERY: Final = 256
-_CHUNK: Final = 1024 * 1024
 _REASON_LIMIT: Final = 300
+_SHUTDOWN_TIMEOUT: Final = 2.0
 _BOM: Final = b"\xef\xbb\xbf"
-_JSON_POSITION: Final = re.compile(r"line 1 column (\d+) \(char \d+\)")
-
-
-class LineTooLong:
-    """A line past the limit; only its length is kept."""
-
-    __slots__ = ("size",)
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-
-
-Line = bytes | LineTooLong
+_JSON_POSITION: Final = re.compile(r":? line \d+ column \d+ \(char (\d+)\)")
 
 
 def parse_line(text: str) -> tuple[BusinessEvent, EventScope]:
-    """One JSON line as an event and its scope; ``ValueError`` says what is wrong.
-
-    A bare event object is system scope, as the Rust crate's API treats an event without a
-    scope. The wrapped form ``{"event": {...}, "scope": ...}`` must name its scope: a typo in a
-    user scope must not turn a user's event into a system one unnoticed.
-    """
-    data = parse_json(text)
-    if isinstance(data, dict) and "event" in data and "event_type" not in data:
-        if "scope" not in data:
-            raise ValueError('scope: missing; write "System" or {"User": "<id>"}')
-        scope = EventScope.from_json_value(data["scope"])
-        inner = data["event"]
-        if not isinstance(inner, dict):
-            raise ValueError(f"event: expected a JSON object, got {type(inner).__name__}")
-        try:
-            return BusinessEvent.from_dict(inner), scope
-        except ValueError as exc:
-            raise ValueError(f"event.{exc}") from None
-    if isinstance(data, dict) and "scope" in data:
-        raise ValueError('scope: a bare event has no scope field; wrap it: {"event": {...}, "scope": ...}')
-    return BusinessEvent.from_dict(data), EventScope.system()
-
-
-class LineSource:
-    """Complete lines from a binary stream; a line still being written waits for its newline."""
-
-    def __init__(self, stream: IO[bytes], max_bytes: int) -> None:
-        self.stream = stream
-        self.max_bytes = max_bytes
-        self.position = 0
-        self._pending = bytearray()
-        self._overflow = 0
-
-    def lines(self, before_read: Callable[[], None], after_read: Callable[[], None]) -> Iterator[Line]:
-        """Every complete line available now; returns at end of data, keeping a partial line."""
-        while True:
-            before_read()
-            try:
-                chunk = self.stream.readline(_CHUNK)
-            finally:
-                after_read()
-            if not chunk:
-                return
-            self.position += len(chunk)
-            complete = chunk.endswith(b"\n")
-            if self._overflow:
-                self._overflow += len(chunk)
-                if complete:
-                    yield LineTooLong(self._overflow - (len(chunk) - len(chunk.rstrip(b"\r\n"))))
-                    self._overflow = 0
-                continue
-            if complete and not self._pending:
-                yield self._checked(chunk)
-                continue
-            self._pending += chunk
-            if complete:
-                line = bytes(self._pending)
-                self._pending.clear()
-                yield self._checked(line)
-            elif len(self._pending) > self.max_bytes:
-                # Keep counting, stop keeping: a runaway line must not exhaust memory.
-                self._overflow = len(self._pending)
-                self._pending.clear()
-
-    def _checked(self, line: bytes) -> Line:
-        size = len(line.rstrip(b"\r\n"))
-        return LineTooLong(size) if size > self.max_bytes else line
-
-    def rest(self) -> Line | None:
-        """The unterminated last line, once no more data will come."""
-        if self._overflow:
-            size, self._overflow = self._overflow, 0
-            return LineTooLong(size)
-        if not self._pending:
-            return None
-        line = bytes(self._pending)
-        self._pending.clear()
-        return self._checked(line)
-
-    def restart(self, stream: IO[bytes]) -> None:
-        self.stream = stream
-        self.position = 0
-        self._pending.clear()
-        self._overflow = 0
+    """One JSON line holding one event, and its scope; ``ValueError`` says what is wrong.
+    ``_serde_lines.parse_events`` has the forms (arrays of events too) and the rules."""
+    events = parse_events(text)
+    if len(events) != 1:
+        raise ValueError(f"event: the line holds {len(events)} events")
+    return events[0]
 
 
 @dataclass
@@ -155,6 +65,10 @@ class Tally:
     rejected: int = 0
     emit_failures: int = 0
     stopped_by: int | None = None
+    # Reading stopped after GIVE_UP_AFTER failed flushes in a row.
+    gave_up: bool = False
+    # A signal ended a flush that was still waiting for the exporter.
+    flush_cut_short: bool = False
 
 
 @dataclass
@@ -163,202 +77,67 @@ class IngestOptions:
     follow: bool = False
     follow_timeout: float | None = None
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    max_line_values: int = DEFAULT_MAX_LINE_VALUES
     progress: bool = False
     poll_interval: float = 0.2
-
-
-class Reporter:
-    """Diagnostics on one stream, shared by the reader and the exporter's thread; keeps an
-    optional one-line progress display out of the way of the messages."""
-
-    def __init__(self, err: IO[str], progress: bool) -> None:
-        self.err = err
-        self.progress = progress
-        self._lock = threading.Lock()
-        self._shown = False
-        self._last = 0.0
-
-    def say(self, message: str) -> None:
-        with self._lock:
-            self._clear()
-            self.err.write(message + "\n")
-            self.err.flush()
-
-    def show(self, status: str) -> None:
-        if not self.progress:
-            return
-        now = time.monotonic()
-        if now - self._last < 0.2:
-            return
-        with self._lock:
-            self._last = now
-            self.err.write("\r" + status + "\x1b[K")
-            self.err.flush()
-            self._shown = True
-
-    def done(self) -> None:
-        with self._lock:
-            self._clear()
-
-    def _clear(self) -> None:
-        if self._shown:
-            self.err.write("\r\x1b[K")
-            self._shown = False
-
-
-# Warnings of the SDK and the OTLP exporters that mean telemetry was dropped. The others are
-# retries in progress ("Transient error ...") or harmless repeats ("... ignoring call").
-_LOSS_WARNINGS: Final = (
-    "Queue full",
-    "Dropping",
-    "Exporter already shutdown, ignoring batch",
-    "Shutdown in progress, aborting retry",
-)
-
-
-class ExportWatch(logging.Handler):
-    """Shows the warnings of the SDK, the OTLP exporters and this library through the reporter,
-    and counts the SDK's reports of lost telemetry, since its flush reports success regardless.
-
-    This library also counts lost items in ``stats()`` where its set-up can see them (failed
-    exports, queue evictions); the log reports here catch what is only logged. Neither can say
-    which events a failed batch held, and an exporter that fails silently goes unseen.
-    """
-
-    def __init__(self, reporter: Reporter) -> None:
-        super().__init__(logging.WARNING)
-        self.reporter = reporter
-        self.failures = 0
-        self._loggers = [logging.getLogger("opentelemetry"), logging.getLogger("multi_llm_otel")]
-        self._saved: list[tuple[int, bool]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if len(message) > 2 * _REASON_LIMIT:
-            message = message[: 2 * _REASON_LIMIT] + "…"
-        if not record.name.startswith("opentelemetry"):
-            self.reporter.say(message)
-            return
-        loss = record.levelno >= logging.ERROR or str(record.msg).startswith(_LOSS_WARNINGS)
-        if loss:
-            self.failures += 1
-        self.reporter.say(f"multi-llm-otel: export {'failure' if loss else 'note'}: {message}")
-
-    def __enter__(self) -> ExportWatch:
-        for logger in self._loggers:
-            self._saved.append((logger.level, logger.propagate))
-            # Shown once, by the reporter, clear of the progress line; not again through the root.
-            logger.propagate = False
-            logger.setLevel(logging.WARNING)
-            logger.addHandler(self)
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        for logger, (level, propagate) in zip(self._loggers, self._saved, strict=True):
-            logger.removeHandler(self)
-            logger.setLevel(level)
-            logger.propagate = propagate
-        self._saved.clear()
-
-
-# The kinds of ``stats()`` that count telemetry the export pipeline lost.
-LOSS_KINDS: Final = ("export_failed_", "queue_dropped_", "shutdown_abandoned_", "dropped_after_shutdown_")
-
-
-def stats_delta(before: dict[str, int]) -> dict[str, int]:
-    return {k: n - before.get(k, 0) for k, n in _diagnostics.stats().items() if n > before.get(k, 0)}
-
-
-class _Interrupted(Exception):
-    """Raised by the signal handler only while the reader is blocked waiting for input."""
-
-
-class _Stopper:
-    """SIGINT / SIGTERM end the run with a summary instead of a traceback."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self.wake = threading.Event()
-        self.blocked = False
-        self._saved: list[tuple[int, object]] = []
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.signum = signum
-        self.wake.set()
-        if self.blocked:
-            raise _Interrupted
-
-    def stopped(self) -> bool:
-        return self.signum is not None
-
-    def block(self) -> None:
-        self.blocked = True
-
-    def unblock(self) -> None:
-        self.blocked = False
-
-    def __enter__(self) -> _Stopper:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._saved.append((signum, signal.signal(signum, self)))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._saved:
-            signal.signal(signum, handler)  # type: ignore[arg-type]
 
 
 def _shorten(reason: str) -> str:
     return reason if len(reason) <= _REASON_LIMIT else reason[:_REASON_LIMIT] + "…"
 
 
-class _Run:
-    def __init__(
-        self,
-        options: IngestOptions,
-        emit: Callable[[BusinessEvent, EventScope], object],
-        flush: Callable[[], object],
-        reporter: Reporter,
-    ) -> None:
-        self.options = options
-        self.emit = emit
-        self.flush = flush
-        self.reporter = reporter
-        self.tally = Tally()
-        self.name = "<stdin>" if options.path == "-" else options.path
-        self.line_in_file = 0
-        self.unflushed = 0
-        self.total_bytes: int | None = None
+def _json_position(message: str, length: int) -> str:
+    """The parser's ``line 1 column 6 (char 5)`` as a place in the line, so it is not read as
+    a line of the file; the line ending inside the value says the line was cut short."""
+    match = _JSON_POSITION.search(message)
+    if match is None:
+        return message
+    char = int(match.group(1))
+    text = message[: match.start()].removesuffix(" at") + f" at character {char + 1:,} of the line"
+    if char >= length or "Unterminated string" in message:
+        text += "; the line is cut short"
+    return text + message[match.end() :]
+
+
+@dataclass
+class IngestRun:
+    options: IngestOptions
+    emit: Callable[[BusinessEvent, EventScope], object]
+    flush: Callable[[], object]
+    reporter: Reporter
+    stopper: Stopper
+    export_losses: Callable[[], int]
+    tally: Tally = field(default_factory=Tally)
+    line_in_file: int = 0
+    unflushed: int = 0
+    failed_flushes: int = 0
+    total_bytes: int | None = None
+    said: set[str] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return "<stdin>" if self.options.path == "-" else self.options.path
+
+    def should_stop(self) -> bool:
+        return self.stopper.stopped() or self.tally.gave_up
+
+    def say_once(self, message: str) -> None:
+        if message not in self.said:
+            self.said.add(message)
+            self.reporter.say(message)
 
     def handle(self, line: Line) -> None:
         self.tally.lines += 1
         self.line_in_file += 1
         where = f"{self.name}:{self.line_in_file}"
-        if isinstance(line, LineTooLong):
-            self.reject(
-                where,
-                f"line of {line.size:,} bytes is over the limit of {self.options.max_line_bytes:,} (--max-line-bytes)",
-            )
+        parsed = self._parse(where, line)
+        if parsed is None:
             return
-        if not line.strip():
-            self.tally.blank += 1
-            return
-        if self.line_in_file == 1 and line.startswith(_BOM):
-            line = line[len(_BOM) :]
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            self.reject(where, f"not UTF-8: {exc.reason} at byte {exc.start + 1} of the line")
-            return
-        try:
-            event, scope = parse_line(text)
-        except ValueError as exc:
-            # The JSON parser counts lines within this one line; only the column helps.
-            self.reject(where, _shorten(_JSON_POSITION.sub(r"column \1", str(exc))))
-            return
-        failures_before = _diagnostics.stats().get("emit_failed", 0)
-        self.emit(event, scope)
-        if _diagnostics.stats().get("emit_failed", 0) > failures_before:
+        for event, scope in parsed:
+            self.emit_one(where, event, scope)
+
+    def emit_one(self, where: str, event: BusinessEvent, scope: EventScope) -> None:
+        if self.emit(event, scope) is False:
             self.tally.emit_failures += 1
             self.reporter.say(f"{where}: the event could not be emitted (see the warning above)")
             return
@@ -367,26 +146,88 @@ class _Run:
         if self.unflushed >= FLUSH_EVERY:
             self.drain()
 
+    def _parse(self, where: str, line: Line) -> list[tuple[BusinessEvent, EventScope]] | None:
+        """The events of one line (an array of events is a line too), or None if rejected."""
+        limits = self.options
+        if isinstance(line, LineTooLong):
+            self.reject(
+                where, f"line of {line.size:,} bytes is over the limit of {limits.max_line_bytes:,} (--max-line-bytes)"
+            )
+            return None
+        if not line.strip():
+            self.tally.blank += 1
+            return None
+        if self.line_in_file == 1 and line.startswith(_BOM):
+            line = line[len(_BOM) :]
+        if too_many_values(line, limits.max_line_values):
+            self.reject(where, f"more than {limits.max_line_values:,} JSON values (--max-line-values)")
+            return None
+        try:
+            text = line.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            self.reject(where, f"not UTF-8: {exc.reason} at byte {exc.start + 1} of the line")
+            return None
+        try:
+            return parse_events(text)
+        except ValueError as exc:
+            self.reject(where, _shorten(_json_position(str(exc), len(text))))
+            return None
+
     def reject(self, where: str, reason: str) -> None:
         self.tally.rejected += 1
         self.reporter.say(f"{where}: rejected: {reason}")
 
     def drain(self) -> None:
-        if self.unflushed:
-            self.flush()
-            self.unflushed = 0
+        """Wait for the exporter to take what was emitted; count flushes that lost records.
+        Once stopped, the wait is left to the bounded shutdown."""
+        if not self.unflushed or self.stopper.stopped():
+            return
+        self.unflushed = 0
+        before = self.export_losses()
+        started = False
+        try:
+            with self.stopper.waiting():
+                started = True
+                flushed = self.flush() is not False
+        except Interrupted:
+            # Only a signal during the flush cut it short; one just before it skipped it.
+            self.tally.flush_cut_short = started
+            raise
+        if flushed and self.export_losses() == before:
+            self.failed_flushes = 0
+            return
+        self.failed_flushes += 1
+        if self.failed_flushes >= GIVE_UP_AFTER:
+            self.tally.gave_up = True
+            self.reporter.say(
+                f"multi-llm-otel ingest: {GIVE_UP_AFTER} flushes in a row lost records; "
+                "the exporter is not taking data, so reading stops here"
+            )
 
     def status(self, position: int, note: str = "") -> str:
         t = self.tally
-        text = f"ingest {self.name}: {t.lines:,} lines, {t.events:,} events, {t.rejected:,} rejected"
+        text = f"ingest {self.name}: {counted(t.lines, 'line')}, {counted(t.events, 'event')}, {t.rejected:,} rejected"
         if self.total_bytes:
             text += f", {min(100, position * 100 // self.total_bytes)}%"
         return text + note
 
-    def finish(self) -> Tally:
-        self.drain()
-        self.reporter.done()
-        return self.tally
+    def end(self, source: LineSource) -> None:
+        """The unterminated last line, then the last flush, unless the run was stopped."""
+        if self.should_stop():
+            return
+        rest = source.rest()
+        if rest is not None:
+            self.handle(rest)
+        if not self.should_stop():
+            self.drain()
+
+
+def _regular(stream: IO[bytes]) -> bool:
+    """A regular file (as opposed to a pipe, a FIFO, a terminal or an in-memory stream)."""
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def run(
@@ -395,171 +236,98 @@ def run(
     emit: Callable[[BusinessEvent, EventScope], object],
     flush: Callable[[], object],
     reporter: Reporter,
+    *,
+    export_losses: Callable[[], int] = lambda: 0,
 ) -> Tally:
     """Read ``stream`` (opened from ``options.path``, or stdin for ``-``) and emit every valid
-    line; bad input is reported and counted, never raised. A file is closed at the end."""
-    job = _Run(options, emit, flush, reporter)
+    line; bad input is reported and counted, never raised. A file is closed at the end.
+    ``export_losses`` counts records lost so far: flushes that raise it count as failed."""
     source = LineSource(stream, options.max_line_bytes)
-    with _Stopper() as stopper:
+    with Stopper() as stopper:
+        job = IngestRun(options, emit, flush, reporter, stopper, export_losses)
         try:
+            regular = _regular(stream)
             if options.follow:
-                _follow(job, source, stopper)
+                follow(job, source, follow_name=regular)
             else:
-                if options.progress and options.path != "-":
+                if options.progress and regular:
                     job.total_bytes = os.fstat(stream.fileno()).st_size
-                _read_once(job, source, stopper)
-        except _Interrupted:
+                read_available(job, source)
+            job.end(source)
+        except Interrupted:
             pass
         finally:
             if options.path != "-":
                 source.stream.close()
         job.tally.stopped_by = stopper.signum
-    return job.finish()
-
-
-def _read_once(job: _Run, source: LineSource, stopper: _Stopper) -> None:
-    for line in source.lines(stopper.block, stopper.unblock):
-        job.handle(line)
-        if stopper.stopped():
-            return
-        job.reporter.show(job.status(source.position))
-    rest = source.rest()
-    if rest is not None:
-        job.handle(rest)
-
-
-def _follow(job: _Run, source: LineSource, stopper: _Stopper) -> None:
-    options = job.options
-    last_data = time.monotonic()
-    while not stopper.stopped():
-        got = False
-        for line in source.lines(stopper.block, stopper.unblock):
-            got = True
-            job.handle(line)
-            if stopper.stopped():
-                break
-            job.reporter.show(job.status(source.position))
-        now = time.monotonic()
-        if got:
-            last_data = now
-            continue
-        # Caught up: send what was read now rather than at the next batch boundary.
-        job.drain()
-        _reopen_if_replaced(job, source)
-        idle = now - last_data
-        if options.follow_timeout is not None and idle >= options.follow_timeout:
-            break
-        job.reporter.show(job.status(source.position, f"; following, idle {idle:.0f} s"))
-        stopper.wake.wait(options.poll_interval)
-    rest = source.rest()
-    if rest is not None:
-        job.handle(rest)
-
-
-def _reopen_if_replaced(job: _Run, source: LineSource) -> None:
-    """Follow the name, as ``tail -F`` does: log rotation replaces or truncates the file."""
-    path = job.options.path
-    current = os.fstat(source.stream.fileno())
-    try:
-        named = os.stat(path)
-    except FileNotFoundError:
-        return
-    if (named.st_ino, named.st_dev) != (current.st_ino, current.st_dev):
-        rest = source.rest()
-        if rest is not None:
-            job.handle(rest)
-        source.stream.close()
-        source.restart(open(path, "rb"))  # noqa: SIM115 - run() closes whichever stream is current
-        job.line_in_file = 0
-        job.reporter.say(f"multi-llm-otel: {path} was replaced; following the new file from its start")
-    elif current.st_size < source.position:
-        source.stream.seek(0)
-        source.restart(source.stream)
-        job.line_in_file = 0
-        job.reporter.say(f"multi-llm-otel: {path} was truncated; reading it again from its start")
+    reporter.done()
+    return job.tally
 
 
 def command(options: IngestOptions, stream: IO[bytes], out: IO[str], err: IO[str]) -> int:
     """The ``ingest`` command once its input is open: configure, bridge, flush, summarise.
 
-    Exit codes: 0 all good, 1 lines rejected, 3 export failed (wins over 1), 128 + signal
-    number when a signal cut a one-shot read short (in follow mode a signal is the normal end).
+    Exit codes (``ExitCode``): 0 all good, 1 lines rejected, 3 export failed (wins over 1), 4 the
+    sink cannot be written, 128 + signal number when a signal cut a one-shot read short (in
+    follow mode a signal is the normal end).
     """
-    from multi_llm_otel._setup import configure
+    from dataclasses import replace
 
-    to_stdout = not os.environ.get("MULTI_LLM_OTEL_SINK")
+    from multi_llm_otel import _diagnostics
+    from multi_llm_otel._settings import resolve
+    from multi_llm_otel._setup import configure_with_settings
+
+    settings = resolve()
+    unusable = settings.problem_for("MULTI_LLM_OTEL_SINK")
+    if unusable is not None and settings.exporters["logs"] == "console":
+        err.write(
+            f"multi-llm-otel ingest: error: MULTI_LLM_OTEL_SINK={unusable.value!r} {unusable.reason};"
+            " nothing was read\n"
+        )
+        if options.path != "-":
+            stream.close()
+        return ExitCode.INVALID_SETTINGS
+    to_stdout = settings.sink is None
+    # Ingest produces log records only: no metrics (nor the library's own diagnostics counter).
+    settings = replace(
+        settings,
+        exporters={**settings.exporters, "metrics": "none"},
+        # The spans these events belonged to ran in the process that wrote them; a span
+        # made up here would group unrelated events, so ingested events are log records.
+        span_events=False,
+        sink=out if to_stdout else settings.sink,
+        sink_source="stdout" if to_stdout else settings.sink_source,
+    )
     # A progress line on the terminal that also shows the sink's output would garble both.
     options.progress = options.progress and not (to_stdout and out.isatty())
     reporter = Reporter(err, options.progress)
     before = _diagnostics.stats()
     with ExportWatch(reporter) as watch:
-        telemetry = configure(
+        telemetry = configure_with_settings(
+            settings,
             "multi-llm-otel-ingest",
-            sink=out if to_stdout else None,
-            # The spans these events belonged to ran in the process that wrote them; a span
-            # made up here would group unrelated events, so ingested events are log records.
-            span_events=False,
             handle_sigterm=False,
+            # The reader flushes as it goes and at the end: what is left at shutdown is what
+            # a failing exporter holds, and waiting longer for it only delays the summary.
+            shutdown_timeout=_SHUTDOWN_TIMEOUT,
         )
-        tally = run(options, stream, telemetry.emitter.emit, telemetry.logger_provider.force_flush, reporter)
+
+        def export_losses() -> int:
+            return watch.failures + sum(losses(stats_delta(before)).values())
+
+        tally = run(
+            options,
+            stream,
+            telemetry.emitter.emit,
+            telemetry.logger_provider.force_flush,
+            reporter,
+            export_losses=export_losses,
+        )
         shut_down = telemetry.shutdown()
-    health = stats_delta(before)
-    losses = {k: n for k, n in health.items() if k.startswith(LOSS_KINDS)}
-    failed = bool(watch.failures or losses or not shut_down or tally.emit_failures)
-    _summarise(tally, telemetry.exporters["logs"], health, losses, watch.failures, shut_down, err)
+    outcome = Outcome(tally, stats_delta(before), watch.failures, shut_down)
+    summarise(outcome, settings, err)
     if tally.stopped_by is not None and not options.follow:
-        return 128 + tally.stopped_by
-    if failed:
-        return EXIT_EXPORT_FAILED
-    return EXIT_REJECTED if tally.rejected else 0
-
-
-def _summarise(
-    t: Tally,
-    kind: str,
-    health: dict[str, int],
-    losses: dict[str, int],
-    logged_failures: int,
-    shut_down: bool,
-    err: IO[str],
-) -> None:
-    failed = bool(logged_failures or losses or not shut_down or t.emit_failures)
-    verb = "handed to the exporter" if failed else "exported"
-    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-        verb, where = "discarded", "OTEL_SDK_DISABLED=true"
-    elif kind == "none":
-        verb, where = "discarded", "OTEL_LOGS_EXPORTER=none"
-    elif kind == "console":
-        where = "log records to the JSON-lines sink, " + (os.environ.get("MULTI_LLM_OTEL_SINK") or "stdout")
-    else:
-        from multi_llm_otel.cli.check import describe_otlp
-
-        where = "log records to " + describe_otlp("logs")
-    prefix = "multi-llm-otel ingest:"
-    err.write(
-        f"{prefix} {t.lines:,} lines read: {t.events:,} events {verb},"
-        f" {t.rejected:,} rejected, {t.blank:,} blank ({where})\n"
-    )
-    if t.stopped_by is not None:
-        err.write(f"{prefix} stopped by {signal.Signals(t.stopped_by).name}\n")
-    notes = {k: n for k, n in health.items() if k not in losses and k != "emit_failed"}
-    if notes:
-        err.write(f"{prefix} library reports: " + ", ".join(f"{k} {n}" for k, n in sorted(notes.items())) + "\n")
-    if failed:
-        reasons = [f"{k} {n}" for k, n in sorted(losses.items())]
-        if logged_failures:
-            reasons.append(f"{logged_failures} failure report(s) from the OpenTelemetry SDK, shown above")
-        if not shut_down:
-            reasons.append("the final flush did not finish in time")
-        if t.emit_failures:
-            reasons.append(f"{t.emit_failures} event(s) could not be emitted")
-        lost = losses.get("export_failed_logs", 0) + losses.get("queue_dropped_logs", 0)
-        extent = (
-            f"{min(lost, t.events):,} of the {t.events:,} events did not arrive"
-            if lost
-            else "which events were lost cannot be told"
-        )
-        err.write(
-            f"{prefix} EXPORT FAILED: {'; '.join(reasons)}. {extent}; `multi-llm-otel check` tests the endpoint.\n"
-        )
-    err.flush()
+        return stopped_by(tally.stopped_by)
+    if outcome.failed:
+        return ExitCode.EXPORT_FAILED
+    return ExitCode.PROBLEM if tally.rejected else ExitCode.OK

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -76,31 +76,112 @@ class StreamAccumulator(Protocol):
     def result(self) -> ResponseInfo: ...
 
 
-class Extractor(Protocol):
-    """One provider's reader. Registered in ``multi_llm_otel.providers.REGISTRY``."""
+class Extractor:
+    """One provider's reader: subclass it, set ``name``, override what the provider has.
 
-    name: str
+    The defaults own nothing, so an extractor claims exactly the objects its overrides
+    recognise. Every method must be pure and must not raise on odd input: missing, ``None`` or
+    wrongly typed fields leave the corresponding value ``None``. Recognise a provider's objects
+    without importing its SDK (``lineage``, ``comes_from``), so the SDK stays optional.
+    Register an instance with ``multi_llm_otel.providers.register``.
+    """
+
+    #: The provider name reported when the client's base URL names no other
+    #: (a ``gen_ai.provider.name`` value where the conventions register one).
+    name: str = ""
 
     def owns_client(self, obj: object) -> bool:
-        """Whether ``obj`` is this SDK's client, or one of its resource objects."""
+        """Whether ``obj`` is this SDK's client, one of its resource objects, or a bound method
+        of one; the decorator looks for it among the call's arguments and the names it uses."""
+        return False
 
     def base_url(self, obj: object) -> str | None:
-        """The base URL a client (or resource) of this SDK talks to."""
+        """The base URL a client (or resource) of this SDK talks to; it names the provider."""
+        return None
 
-    def owns_response(self, obj: object) -> bool: ...
+    def owns_response(self, obj: object) -> bool:
+        """Whether ``obj`` is a response of this provider: an SDK object, its JSON as a dict, a
+        list of stream chunks, or one chunk (what a generator function yields first)."""
+        return False
 
-    def response(self, obj: object) -> ResponseInfo: ...
+    def response(self, obj: object) -> ResponseInfo:
+        """What an owned response says."""
+        return ResponseInfo()
 
     def owns_stream(self, obj: object) -> bool:
         """Whether ``obj`` is a stream object of this SDK that the decorator should wrap."""
+        return False
 
-    def accumulator(self, stream: object) -> StreamAccumulator: ...
+    def accumulator(self, stream: object) -> StreamAccumulator:
+        """A fresh accumulator for one stream (``stream`` is ``None`` for a generator function's
+        items). The default reads every chunk with ``response`` and merges the results: right
+        for providers whose chunks carry running totals; override it when a faster or more
+        exact reading exists."""
+        return MergingAccumulator(self.response)
 
-    def owns_error(self, exc: BaseException) -> bool: ...
+    def owns_error(self, exc: BaseException) -> bool:
+        return False
 
-    def error(self, exc: BaseException) -> ErrorInfo: ...
+    def error(self, exc: BaseException) -> ErrorInfo:
+        """An owned exception; the default reads ``status_code`` and the masked message."""
+        return generic_error(exc)
 
-    def request(self, kwargs: Mapping[str, object]) -> RequestInfo: ...
+    def request(self, kwargs: Mapping[str, object]) -> RequestInfo:
+        """Request parameters from the call's keyword arguments; the default reads the
+        OpenAI-style names (``model``, ``stream``, ``max_tokens``, ``temperature``...)."""
+        return RequestInfo(
+            model=as_str(kwargs.get("model")),
+            stream=kwargs.get("stream") is True,
+            max_tokens=first_int(kwargs, "max_completion_tokens", "max_tokens", "max_output_tokens"),
+            temperature=as_float(kwargs.get("temperature")),
+            top_p=as_float(kwargs.get("top_p")),
+            tool_count=item_count(kwargs.get("tools")),
+            messages=kwargs.get("messages"),
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+class MergingAccumulator:
+    """Reads each chunk on its own and keeps the latest value of every field: text is joined,
+    counts, ids and finish reasons are taken from the last chunk that has them."""
+
+    def __init__(self, read: Callable[[object], ResponseInfo]) -> None:
+        self._read = read
+        self._info = ResponseInfo()
+        self._text: list[str] = []
+
+    def add(self, chunk: object) -> None:
+        part = self._read(chunk)
+        info = self._info
+        for name in _MERGED:
+            value = getattr(part, name)
+            if value is not None:
+                setattr(info, name, value)
+        info.caching_reported = info.caching_reported or part.caching_reported
+        if part.finish_reasons:
+            info.finish_reasons = list(part.finish_reasons)
+        if part.output_text:
+            self._text.append(part.output_text)
+
+    def result(self) -> ResponseInfo:
+        info = self._info
+        info.output_text = "".join(self._text) if self._text else None
+        return info
+
+
+_MERGED = (
+    "response_model",
+    "response_id",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "error",
+    "server_hint",
+)
 
 
 _CLASS_HAS: dict[tuple[type, str], bool] = {}
@@ -364,3 +445,38 @@ def http_base_url(obj: object) -> str | None:
     if url is None:
         url = get_path(target, "_client", "base_url")
     return str(url) if url is not None else None
+
+
+def generic_error(exc: BaseException) -> ErrorInfo:
+    """Any exception: its class name, an integer ``status_code`` attribute, its masked text."""
+    status = as_int(getattr(exc, "status_code", None))
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - an exception whose __str__ raises is still an error
+        text = None
+    return ErrorInfo(
+        error_type=type(exc).__qualname__,
+        status_code=status if status is not None and 100 <= status <= 599 else None,
+        message=error_message(text),
+    )
+
+
+_ORIGINS: dict[tuple[type, str], bool] = {}
+
+
+def comes_from(cls: type, package: str) -> bool:
+    """Whether ``cls`` or a base class is defined in ``package`` or one of its submodules.
+
+    ``lineage`` knows top-level packages only; this is for SDKs under a namespace package
+    (``google.genai``) whose top-level name other packages share. Cached per class and package.
+    """
+    key = (cls, package)
+    found = _ORIGINS.get(key)
+    if found is None:
+        prefix = package + "."
+        found = any(
+            module == package or module.startswith(prefix) for module in (str(k.__module__) for k in cls.__mro__)
+        )
+        if len(_ORIGINS) < _LINEAGE_CACHE_SIZE:
+            _ORIGINS[key] = found
+    return found

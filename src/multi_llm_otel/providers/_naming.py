@@ -33,7 +33,7 @@ _HOST_PATTERNS = (
 # Local servers are known only by their default ports.
 _PORTS = {
     11434: "ollama",
-    1234: "lm_studio",
+    1234: "lmstudio",
     8080: "llama.cpp",
     9931: "llama.cpp",
 }

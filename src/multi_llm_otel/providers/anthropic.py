@@ -13,6 +13,7 @@ from typing import Any
 
 from multi_llm_otel.providers._base import (
     ErrorInfo,
+    Extractor,
     RequestInfo,
     ResponseInfo,
     as_float,
@@ -201,7 +202,7 @@ def _response_format(kwargs: Mapping[str, object]) -> str | None:
     return as_str(get_path(kwargs.get("output_config"), "format", "type"))
 
 
-class AnthropicExtractor:
+class AnthropicExtractor(Extractor):
     name = "anthropic"
 
     def owns_client(self, obj: object) -> bool:

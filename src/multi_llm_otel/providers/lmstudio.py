@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from multi_llm_otel.providers._base import (
     ErrorInfo,
+    Extractor,
     RequestInfo,
     ResponseInfo,
     as_float,
@@ -164,8 +165,8 @@ def _response_format(fmt: object) -> str | None:
     return kind if isinstance(kind, str) and kind in _OPENAI_FORMATS else "json_schema"
 
 
-class LMStudioExtractor:
-    name = "lm_studio"
+class LMStudioExtractor(Extractor):
+    name = "lmstudio"
 
     def owns_client(self, obj: object) -> bool:
         return _SDK in lineage(type(bound_owner(obj)))

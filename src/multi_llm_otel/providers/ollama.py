@@ -13,6 +13,7 @@ from typing import Any
 
 from multi_llm_otel.providers._base import (
     ErrorInfo,
+    Extractor,
     RequestInfo,
     ResponseInfo,
     as_float,
@@ -90,7 +91,7 @@ class OllamaStreamAccumulator:
         return info
 
 
-class OllamaExtractor:
+class OllamaExtractor(Extractor):
     name = "ollama"
 
     def owns_client(self, obj: object) -> bool:

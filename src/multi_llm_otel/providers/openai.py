@@ -12,6 +12,7 @@ from typing import Any
 
 from multi_llm_otel.providers._base import (
     ErrorInfo,
+    Extractor,
     RequestInfo,
     ResponseInfo,
     as_float,
@@ -278,7 +279,7 @@ def _response_format(kwargs: Mapping[str, object]) -> str | None:
     return as_str(get_path(kwargs.get("text"), "format", "type"))
 
 
-class OpenAIExtractor:
+class OpenAIExtractor(Extractor):
     name = "openai"
 
     def owns_client(self, obj: object) -> bool:

@@ -111,14 +111,22 @@ def event_attributes(
     truncated: list[str] = []
     # Two places stay free for the two loss markers.
     room = max_attributes - 2
+    genai_name = GENAI_NAMES.get
     for key, raw in metadata.items():
         if key in RESERVED or not key:
             dropped += 1
             continue
-        value = to_attribute(raw)
-        if value is None:
-            continue
-        genai = GENAI_NAMES.get(key)
+        # Most values are plain scalars (all the decorator's are): they are their own attribute.
+        kind = type(raw)
+        value: AttributeValue
+        if kind is str or kind is float or kind is bool or (kind is int and _INT64[0] <= raw <= _INT64[1]):  # type: ignore[operator]
+            value = raw  # type: ignore[assignment]
+        else:
+            converted = to_attribute(raw)
+            if converted is None:
+                continue
+            value = converted
+        genai = genai_name(key)
         wanted = 1 if genai is None or genai in attrs else 2
         if len(attrs) + wanted > room:
             dropped += 1
@@ -129,7 +137,7 @@ def event_attributes(
                 truncated.append(key)
         attrs[key] = value
         if genai is not None and genai not in attrs:
-            attrs[genai] = _genai_value(genai, value)
+            attrs[genai] = _genai_value(genai, value) if genai == RESPONSE_FINISH_REASONS else value
     if dropped:
         attrs[DROPPED_KEYS] = dropped
         _diagnostics.report(

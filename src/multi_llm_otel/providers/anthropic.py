@@ -142,6 +142,16 @@ class AnthropicStreamAccumulator:
         self._error: ErrorInfo | None = None
 
     def add(self, event: object) -> None:
+        # Text deltas are nearly every event of a stream: an SDK event's fields are read from
+        # its ``__dict__`` directly (what ``get_field`` finds first, without the calls).
+        fields = getattr(event, "__dict__", None)
+        if type(fields) is dict and fields.get("type") == "content_block_delta":
+            delta = fields.get("delta")
+            parts = getattr(delta, "__dict__", None)
+            text = parts["text"] if type(parts) is dict and "text" in parts else get_field(delta, "text")
+            if text and isinstance(text, str):
+                self._text.append(text)
+            return
         kind = get_field(event, "type")
         if kind == "error":
             self._error = inband_error(get_field(event, "error"))

@@ -37,6 +37,8 @@ _SDK = "openai"
 _CHAT_OBJECTS = frozenset({"chat.completion", "chat.completion.chunk", "text_completion"})
 # A streamed legacy Completion is a series of ``text_completion`` objects with ``choices[].text``.
 _CHUNK_OBJECTS = frozenset({"chat.completion.chunk", "text_completion"})
+# The largest choice index ``as_int`` accepts (int64).
+_MAX_INDEX = 2**63 - 1
 _CHAT_HELPERS = frozenset({"openai.ChatCompletionStream", "openai.AsyncChatCompletionStream"})
 _MANAGERS = frozenset(
     {
@@ -125,8 +127,15 @@ class OpenAIStreamAccumulator:
         self._responses = False
         self._error: ErrorInfo | None = None
         self._hint: str | None = None
+        self._sdk_chunk_type: type | None = None
 
     def add(self, chunk: object) -> None:
+        if type(chunk) is self._sdk_chunk_type:
+            # The SDK's chunk class seen before: its fields are in ``__dict__`` (see below).
+            fields = chunk.__dict__
+            if "choices" in fields and fields.get("object") in _CHUNK_OBJECTS:
+                self._add_sdk_chunk(chunk, fields)
+                return
         if get_field(chunk, "object") in _CHUNK_OBJECTS:
             self._add_chat_chunk(chunk)
             return
@@ -153,6 +162,7 @@ class OpenAIStreamAccumulator:
     def _add_chat_chunk(self, chunk: object) -> None:
         fields = getattr(chunk, "__dict__", None)
         if type(fields) is dict and "choices" in fields and type(chunk).__module__.startswith("openai."):
+            self._sdk_chunk_type = type(chunk)
             self._add_sdk_chunk(chunk, fields)
             return
         self._track(chunk)
@@ -180,19 +190,23 @@ class OpenAIStreamAccumulator:
                 self._hint = "llama.cpp"
             if extra.get("error") is not None:
                 self._error = inband_error(extra["error"])
-        self._id = self._id or as_str(fields.get("id"))
-        self._model = self._model or as_str(fields.get("model"))
+        if not self._id:
+            self._id = as_str(fields.get("id"))
+        if not self._model:
+            self._model = as_str(fields.get("model"))
         for choice in as_list(fields["choices"]):
             parts = getattr(choice, "__dict__", None)
             if type(parts) is not dict:
                 continue
-            index = as_int(parts.get("index")) or 0
+            index = parts.get("index")
+            if type(index) is not int or not 0 <= index <= _MAX_INDEX:
+                index = as_int(index) or 0
             delta = parts.get("delta")
-            text = as_str(getattr(delta, "content", None)) if delta is not None else as_str(parts.get("text"))
-            if text:
+            text = getattr(delta, "content", None) if delta is not None else parts.get("text")
+            if text and isinstance(text, str):
                 self._text.setdefault(index, []).append(text)
-            reason = as_str(parts.get("finish_reason"))
-            if reason:
+            reason = parts.get("finish_reason")
+            if reason and isinstance(reason, str):
                 self._finish[index] = reason
 
     def _add_response_event(self, event: object, kind: str) -> None:

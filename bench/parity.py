@@ -57,8 +57,10 @@ def snapshot(pipeline: Any) -> dict[str, Any]:
                 for metric in sm.metrics:
                     found = points.setdefault(f"{metric.name} [{metric.unit}]", [])
                     for dp in metric.data.data_points:
-                        value = dp.sum if "token" in metric.name else None
-                        found.append([sorted(_attrs(dp.attributes).items()), dp.count, value])
+                        # Histograms: count, and the sum for tokens; counters (cost, usage): value.
+                        count = getattr(dp, "count", None)
+                        value = dp.sum if "token" in metric.name else getattr(dp, "value", None)
+                        found.append([sorted(_attrs(dp.attributes).items()), count, value])
     for found in points.values():
         found.sort(key=repr)
     return {"spans": spans, "logs": logs, "metrics": points}

@@ -40,6 +40,8 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     # anthropic >= 2.x traces its own calls when OpenTelemetry is installed: off everywhere except
     # in the configuration that measures exactly that.
     env["ANTHROPIC_OPEN_TELEMETRY"] = "false"
+    # Costing is opt-in telemetry the floor does not write; with LiteLLM installed it would be on.
+    env["MULTI_LLM_OTEL_PRICES"] = "off"
     env.update(extra or {})
     return env
 

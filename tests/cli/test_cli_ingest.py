@@ -524,11 +524,13 @@ def test_one_line_of_many_small_values_is_rejected_before_it_is_parsed(tmp_path:
     path = tmp_path / "events.jsonl"
     path.write_text(line(event_json()) + many + "\n" + line(event_json()), encoding="utf-8")
     assert path.stat().st_size > 16_000_000
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forked pytest process across exec.
     code = (
-        "import resource, sys\n"
+        "import re, sys\n"
         "from multi_llm_otel.cli import main\n"
         "code = main(sys.argv[1:])\n"
-        "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "status = open('/proc/self/status').read()\n"
+        "print('MAXRSS_KB', re.search(r'VmHWM:\\s+(\\d+)', status).group(1), file=sys.stderr)\n"
         "sys.exit(code)\n"
     )
     completed = subprocess.run(

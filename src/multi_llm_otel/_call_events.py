@@ -147,8 +147,8 @@ def span_name(record: CallRecord) -> str:
     return f"{record.operation} {record.model}" if record.model else record.operation
 
 
-def span_start_attributes(record: CallRecord) -> dict[str, Any]:
-    """The span's attributes known at the start, scope attributes aside."""
+def _call_identity(record: CallRecord) -> dict[str, Any]:
+    """What names the call on its span and on every metric point: operation, provider, model, server."""
     attrs: dict[str, Any] = {names.OPERATION_NAME: record.operation}
     if record.provider:
         attrs[names.PROVIDER_NAME] = record.provider
@@ -158,6 +158,12 @@ def span_start_attributes(record: CallRecord) -> dict[str, Any]:
         attrs[names.SERVER_ADDRESS] = record.server_address
     if record.server_port:
         attrs[names.SERVER_PORT] = record.server_port
+    return attrs
+
+
+def span_start_attributes(record: CallRecord) -> dict[str, Any]:
+    """The span's attributes known at the start, scope attributes aside."""
+    attrs = _call_identity(record)
     req = record.request
     for key, attribute in names.REQUEST_PARAMETERS:
         value = getattr(req, key)
@@ -191,15 +197,7 @@ def span_end_attributes(
 
 def metric_attributes(record: CallRecord, info: ResponseInfo, error: ErrorInfo | None) -> dict[str, Any]:
     """The attributes every metric point of the call carries (``gen_ai.token.type`` aside)."""
-    attrs: dict[str, Any] = {names.OPERATION_NAME: record.operation}
-    if record.provider:
-        attrs[names.PROVIDER_NAME] = record.provider
-    if record.model:
-        attrs[names.REQUEST_MODEL] = record.model
-    if record.server_address:
-        attrs[names.SERVER_ADDRESS] = record.server_address
-    if record.server_port:
-        attrs[names.SERVER_PORT] = record.server_port
+    attrs = _call_identity(record)
     attrs[names.EVENT_SCOPE] = record.scope.kind
     if info.response_model:
         attrs[names.RESPONSE_MODEL] = info.response_model

@@ -143,6 +143,14 @@ class Extractor:
         return f"<{type(self).__name__} {self.name!r}>"
 
 
+def read_stream_items(accumulator: StreamAccumulator, obj: object) -> ResponseInfo:
+    """Stream items the caller holds as a response (a collected list, or the one item a generator
+    function yielded) read as the stream itself would have been."""
+    for item in obj if isinstance(obj, (list, tuple)) else (obj,):
+        accumulator.add(item)
+    return accumulator.result()
+
+
 class MergingAccumulator:
     """Reads each chunk on its own and keeps the latest value of every field: text is joined,
     counts, ids and finish reasons are taken from the last chunk that has them."""

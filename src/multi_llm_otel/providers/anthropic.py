@@ -30,6 +30,7 @@ from multi_llm_otel.providers._base import (
     item_count,
     lineage,
     provider_code,
+    read_stream_items,
 )
 
 _SDK = "anthropic"
@@ -227,10 +228,7 @@ class AnthropicExtractor(Extractor):
     def response(self, obj: object) -> ResponseInfo:
         # A list of events, or one event on its own (what a generator function yields first).
         if isinstance(obj, (list, tuple)) or get_field(obj, "type") in _STREAM_ONLY:
-            accumulator = AnthropicStreamAccumulator()
-            for event in obj if isinstance(obj, (list, tuple)) else (obj,):
-                accumulator.add(event)
-            return accumulator.result()
+            return read_stream_items(AnthropicStreamAccumulator(), obj)
         return message_info(obj)
 
     def owns_stream(self, obj: object) -> bool:

@@ -32,6 +32,7 @@ from multi_llm_otel.providers._base import (
     get_field,
     get_path,
     item_count,
+    read_stream_items,
 )
 
 _SDK = "google.genai"
@@ -157,10 +158,7 @@ class GoogleGenAIExtractor(Extractor):
 
     def response(self, obj: object) -> ResponseInfo:
         if isinstance(obj, (list, tuple)):
-            accumulator = self.accumulator(None)
-            for chunk in obj:
-                accumulator.add(chunk)
-            return accumulator.result()
+            return read_stream_items(self.accumulator(None), obj)
         return response_info(obj)
 
     def owns_stream(self, obj: object) -> bool:

@@ -25,6 +25,7 @@ from multi_llm_otel.providers._base import (
     error_message,
     get_field,
     lineage,
+    read_stream_items,
 )
 from multi_llm_otel.providers._naming import provider_from_base_url
 from multi_llm_otel.providers._openai_shapes import chat_info
@@ -114,10 +115,7 @@ class LiteLLMExtractor(Extractor):
 
     def response(self, obj: object) -> ResponseInfo:
         if isinstance(obj, (list, tuple)) or get_field(obj, "object") == "chat.completion.chunk":
-            accumulator = LiteLLMStreamAccumulator(None)
-            for chunk in obj if isinstance(obj, (list, tuple)) else (obj,):
-                accumulator.add(chunk)
-            return accumulator.result()
+            return read_stream_items(LiteLLMStreamAccumulator(None), obj)
         return _with_backend(chat_info(obj), obj)
 
     def owns_stream(self, obj: object) -> bool:

@@ -28,6 +28,7 @@ from multi_llm_otel.providers._base import (
     inband_error,
     item_count,
     lineage,
+    read_stream_items,
 )
 from multi_llm_otel.providers._openai_shapes import chat_info
 
@@ -189,10 +190,7 @@ class LMStudioExtractor(Extractor):
 
     def response(self, obj: object) -> ResponseInfo:
         if isinstance(obj, (list, tuple)) or _is_stream_item(obj):
-            accumulator = LMStudioStreamAccumulator()
-            for event in obj if isinstance(obj, (list, tuple)) else (obj,):
-                accumulator.add(event)
-            return accumulator.result()
+            return read_stream_items(LMStudioStreamAccumulator(), obj)
         if isinstance(obj, Mapping):
             # ``/api/v0`` is an OpenAI chat completion with ``stats``; ``/api/v1/chat`` has ``output``.
             return chat_info(obj) if "choices" in obj else rest_info(obj)

@@ -26,6 +26,7 @@ from multi_llm_otel.providers._base import (
     inband_error,
     item_count,
     lineage,
+    read_stream_items,
 )
 
 _SDK = "ollama"
@@ -114,10 +115,7 @@ class OllamaExtractor(Extractor):
 
     def response(self, obj: object) -> ResponseInfo:
         if isinstance(obj, (list, tuple)):
-            accumulator = OllamaStreamAccumulator()
-            for chunk in obj:
-                accumulator.add(chunk)
-            return accumulator.result()
+            return read_stream_items(OllamaStreamAccumulator(), obj)
         return ollama_info(obj)
 
     def owns_stream(self, obj: object) -> bool:

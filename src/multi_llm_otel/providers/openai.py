@@ -30,6 +30,7 @@ from multi_llm_otel.providers._base import (
     item_count,
     lineage,
     provider_code,
+    read_stream_items,
 )
 from multi_llm_otel.providers._openai_shapes import chat_info, read_chat_usage, responses_info
 
@@ -300,10 +301,7 @@ class OpenAIExtractor(Extractor):
 
     def response(self, obj: object) -> ResponseInfo:
         if isinstance(obj, (list, tuple)) or _is_stream_item(obj):
-            accumulator = OpenAIStreamAccumulator()
-            for chunk in obj if isinstance(obj, (list, tuple)) else (obj,):
-                accumulator.add(chunk)
-            return accumulator.result()
+            return read_stream_items(OpenAIStreamAccumulator(), obj)
         if get_field(obj, "object") == "response":
             return responses_info(obj)
         return chat_info(obj)

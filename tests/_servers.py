@@ -28,18 +28,27 @@ JAEGER_CONFIG = REPO / "tests" / "collector" / "jaeger.yaml"
 T = TypeVar("T")
 
 
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct free TCP ports on the loopback address.
+# Every port handed out in this test session: once its probe socket is closed the kernel may
+# hand the same port out again before the server it was meant for has bound it (seen in CI: two
+# Collectors of the gateway test given one port).
+_handed_out: set[int] = set()
 
-    The sockets stay open until all are chosen so the kernel cannot hand out one port twice.
-    """
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free TCP ports on the loopback address, none handed out before in this
+    session. The sockets stay open until all are chosen so the kernel cannot hand out one twice."""
     socks = []
+    ports: list[int] = []
     try:
-        for _ in range(count):
+        while len(ports) < count:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.bind((LOOPBACK, 0))
             socks.append(sock)
-        return [s.getsockname()[1] for s in socks]
+            port = sock.getsockname()[1]
+            if port not in _handed_out:
+                _handed_out.add(port)
+                ports.append(port)
+        return ports
     finally:
         for sock in socks:
             sock.close()

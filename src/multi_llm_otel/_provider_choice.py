@@ -77,6 +77,11 @@ def read_request(extractor: Extractor | None, kwargs: Mapping[str, object]) -> R
     return reader.request(kwargs)
 
 
+# Arguments that are plain data (the model name, the messages, the sampling parameters) are
+# never clients and hold none: they are passed over without asking every extractor.
+_DATA: frozenset[type] = frozenset({str, int, float, bool, type(None), bytes, list, dict, tuple})
+
+
 def find_client(explicit: object, candidates: Iterable[object]) -> tuple[Extractor | None, object]:
     """The first client among ``explicit`` and ``candidates``, or held by one of them as an
     attribute (``self.llm``, ``agent.client``)."""
@@ -85,6 +90,8 @@ def find_client(explicit: object, candidates: Iterable[object]) -> tuple[Extract
         if extractor is not None:
             return extractor, explicit
     for value in candidates:
+        if type(value) in _DATA:
+            continue
         extractor = providers.for_client(value)
         if extractor is not None:
             return extractor, value
@@ -110,6 +117,8 @@ def _held_client(value: object) -> tuple[Extractor, object] | None:
         if extractor is not None:
             return extractor, inner
     for inner in itertools.islice(attrs.values(), _ATTRIBUTES_LOOKED_AT):
+        if type(inner) in _DATA:
+            continue
         extractor = providers.for_client(inner)
         if extractor is not None:
             return extractor, inner

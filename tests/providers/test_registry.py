@@ -209,6 +209,74 @@ def test_a_raising_extractor_is_skipped_and_the_others_still_answer() -> None:
     assert multi_llm_otel.stats()["response_unreadable"] == 1
 
 
+class Ticket:
+    """An object whose owner depends on its contents, not its class."""
+
+    def __init__(self, vendor: str) -> None:
+        self.vendor = vendor
+
+
+class TicketExtractor(Extractor):
+    name = "ticket"
+
+    def owns_response(self, obj: object) -> bool:
+        return isinstance(obj, Ticket) and obj.vendor == "acme"
+
+
+def test_answers_are_remembered_per_class_only_while_every_extractor_decides_by_class() -> None:
+    import openai
+
+    completion = openai.types.chat.ChatCompletion.model_construct(object="chat.completion", choices=[])
+    assert providers.for_response(completion) is providers.get("openai")
+    assert _registry._by_class is not None
+    assert _registry._by_class["owns_response"][type(completion)] is providers.get("openai")
+    # One extractor that looks at contents: from then on every object is asked about afresh.
+    ticket = providers.register(TicketExtractor())
+    assert _registry._by_class is None
+    assert providers.for_response(Ticket("other")) is None
+    assert providers.for_response(Ticket("acme")) is ticket
+    assert providers.for_response(completion) is providers.get("openai")
+    providers.unregister("ticket")
+    assert _registry._by_class is not None
+
+
+def test_json_shaped_values_are_always_asked_about_afresh() -> None:
+    openai_json = {"object": "chat.completion", "choices": []}
+    anthropic_json = {"type": "message", "content": []}
+    assert providers.for_response(openai_json) is providers.get("openai")
+    assert providers.for_response(anthropic_json) is providers.get("anthropic")
+    assert providers.for_response([{"type": "message_start", "message": {}}]) is providers.get("anthropic")
+    assert providers.for_response([openai_json]) is None
+    assert _registry._by_class is not None
+    assert dict not in _registry._by_class["owns_response"]
+    assert list not in _registry._by_class["owns_response"]
+
+
+def test_the_class_memory_is_bounded() -> None:
+    for n in range(_registry._CLASSES_REMEMBERED + 10):
+        assert providers.for_response(type(f"Made{n}", (), {})()) is None
+    assert _registry._by_class is not None
+    assert len(_registry._by_class["owns_response"]) <= _registry._CLASSES_REMEMBERED
+
+
+def test_a_raising_extractors_answer_is_not_remembered() -> None:
+    class Flaky(Extractor):
+        name = "flaky"
+        decides_by_class = True
+        calls = 0
+
+        def owns_response(self, obj: object) -> bool:
+            Flaky.calls += 1
+            if Flaky.calls == 1:
+                raise RuntimeError("first look fails")
+            return isinstance(obj, AcmeResponse)
+
+    flaky = providers.register(Flaky(), before="openai")
+    response = AcmeResponse("x", 1, 1, 0)
+    assert providers.for_response(response) is None
+    assert providers.for_response(response) is flaky
+
+
 def test_the_base_class_defaults_own_nothing() -> None:
     base = Extractor()
     for obj in ({"choices": []}, object(), "text"):
@@ -278,3 +346,18 @@ def test_a_broken_entry_point_is_reported_not_raised(tmp_path: Path) -> None:
         env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
     ).stdout
     assert out.strip() == "True {'provider_plugin_failed': 1}"
+
+
+def test_plain_data_arguments_are_never_taken_for_clients() -> None:
+    from multi_llm_otel._provider_choice import find_client
+
+    class Greedy(Extractor):
+        name = "greedy"
+
+        def owns_client(self, obj: object) -> bool:
+            return True
+
+    providers.register(Greedy(), before="openai")
+    client = AcmeClient()
+    data = ("gpt-4o-mini", 64, 0.2, True, None, b"x", [{"role": "user"}], {"a": 1}, ("t",))
+    assert find_client(None, (*data, client)) == (providers.get("greedy"), client)

@@ -90,6 +90,13 @@ class Extractor:
     #: (a ``gen_ai.provider.name`` value where the conventions register one).
     name: str = ""
 
+    #: Set it when every ``owns_*`` method answers by the object's class alone for instances
+    #: of classes outside ``builtins`` that are neither mappings, lists, tuples nor modules
+    #: (as ``lineage`` tests do): answers are then remembered per class instead of asking
+    #: every extractor on every call. While any registered extractor leaves it unset, none
+    #: is remembered.
+    decides_by_class: bool = False
+
     def owns_client(self, obj: object) -> bool:
         """Whether ``obj`` is this SDK's client, one of its resource objects, or a bound method
         of one; the decorator looks for it among the call's arguments and the names it uses."""

@@ -14,17 +14,25 @@ group; those load once, on the first look-up, never at import.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from multi_llm_otel import _diagnostics
-from multi_llm_otel.providers._base import Extractor
+from multi_llm_otel.providers._base import Extractor, bound_owner
 
 ENTRY_POINT_GROUP = "multi_llm_otel.providers"
 
 _lock = threading.RLock()
 _extractors: tuple[Extractor, ...] = ()
 _owners: dict[str, tuple[tuple[Extractor, Callable[[Any], bool]], ...]] = {}
+# Answers remembered per class while every extractor decides by class (``decides_by_class``):
+# a look-up runs on every call, a scan asks each extractor in turn. Replaced with the list.
+_by_class: dict[str, dict[type, Extractor | None]] | None = None
+# Classes remembered per kind of look-up, at most: a program that makes classes at run time
+# must not grow this without bound.
+_CLASSES_REMEMBERED = 512
+_UNKNOWN: Any = object()
 # "pending" until the first look-up, "loading" while the entry points load, then "done".
 _plugins = "pending"
 
@@ -63,8 +71,9 @@ def register(extractor: Extractor, *, before: str | None = None) -> Extractor:
 def _install(extractors: tuple[Extractor, ...]) -> None:
     """Replaced whole, never mutated: look-ups iterate a snapshot without taking the lock.
     The ownership tests are bound once here, not looked up by name on every call."""
-    global _extractors, _owners
+    global _extractors, _owners, _by_class
     _owners = {method: tuple((e, getattr(e, method)) for e in extractors) for method in _FAILURE_KINDS}
+    _by_class = {method: {} for method in _FAILURE_KINDS} if all(e.decides_by_class for e in extractors) else None
     _extractors = extractors
 
 
@@ -131,34 +140,62 @@ _FAILURE_KINDS = {
 }
 
 
-def _first(method: str, obj: object) -> Extractor | None:
-    # One extractor that raises (a third-party one meeting an object it did not expect) is
-    # skipped, so the others still get their turn; the object is reported once, not per extractor.
-    failed = False
+def _first(method: str, obj: object, cls: type) -> Extractor | None:
+    """The first extractor whose ``method`` owns ``obj``; ``cls`` is the class that decides."""
     if _plugins != "done":
         _load_plugins()
+    memo = _by_class
+    if memo is None:
+        return _scan(method, obj)[0]
+    answers = memo[method]
+    found = answers.get(cls, _UNKNOWN)
+    if found is not _UNKNOWN:
+        return found  # type: ignore[no-any-return]
+    found, certain = _scan(method, obj)
+    if certain and _class_decides(cls):
+        if len(answers) >= _CLASSES_REMEMBERED:
+            answers.clear()
+        answers[cls] = found
+    return found
+
+
+def _scan(method: str, obj: object) -> tuple[Extractor | None, bool]:
+    """The owner and whether every extractor answered. One that raises (a third-party one
+    meeting an object it did not expect) is skipped, so the others still get their turn; the
+    object is reported once, not per extractor."""
+    failed = False
     for extractor, owns in _owners[method]:
         try:
             if owns(obj):
-                return extractor
+                return extractor, not failed
         except Exception as exc:  # noqa: BLE001
             if not failed:
                 failed = True
                 _diagnostics.report(_FAILURE_KINDS[method], f"{extractor.name}.{method}: {exc}", exc)
-    return None
+    return None, not failed
+
+
+def _class_decides(cls: type) -> bool:
+    """Whether ownership of a ``cls`` instance follows from ``cls``: not for built-in types
+    (generators, functions, modules are told apart by their contents) nor for JSON-shaped
+    mappings and sequences, whose keys decide."""
+    try:
+        return cls.__module__ != "builtins" and not issubclass(cls, (Mapping, list, tuple, types.ModuleType))
+    except Exception:  # noqa: BLE001 - a class with an odd metaclass is asked every time
+        return False
 
 
 def for_client(obj: object) -> Extractor | None:
-    return _first("owns_client", obj)
+    return _first("owns_client", obj, type(bound_owner(obj)))
 
 
 def for_response(obj: object) -> Extractor | None:
-    return _first("owns_response", obj)
+    return _first("owns_response", obj, type(obj))
 
 
 def for_stream(obj: object) -> Extractor | None:
-    return _first("owns_stream", obj)
+    return _first("owns_stream", obj, type(obj))
 
 
 def for_error(exc: BaseException) -> Extractor | None:
-    return _first("owns_error", exc)
+    return _first("owns_error", exc, type(exc))

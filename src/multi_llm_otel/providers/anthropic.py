@@ -205,6 +205,7 @@ def _response_format(kwargs: Mapping[str, object]) -> str | None:
 
 class AnthropicExtractor(Extractor):
     name = "anthropic"
+    decides_by_class = True
 
     def owns_client(self, obj: object) -> bool:
         return _SDK in lineage(type(bound_owner(obj)))

@@ -134,6 +134,7 @@ class GoogleGenAIExtractor(Extractor):
     # The conventions' name for Google's generative AI when neither Gemini API nor Vertex AI
     # can be told from the client's URL.
     name = "gcp.gen_ai"
+    decides_by_class = True
 
     def owns_client(self, obj: object) -> bool:
         cls = type(bound_owner(obj))

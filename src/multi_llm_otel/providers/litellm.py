@@ -96,6 +96,7 @@ class LiteLLMStreamAccumulator:
 
 class LiteLLMExtractor(Extractor):
     name = "litellm"
+    decides_by_class = True
 
     def owns_client(self, obj: object) -> bool:
         target = bound_owner(obj)

@@ -168,6 +168,7 @@ def _response_format(fmt: object) -> str | None:
 
 class LMStudioExtractor(Extractor):
     name = "lmstudio"
+    decides_by_class = True
 
     def owns_client(self, obj: object) -> bool:
         return _SDK in lineage(type(bound_owner(obj)))

@@ -94,6 +94,7 @@ class OllamaStreamAccumulator:
 
 class OllamaExtractor(Extractor):
     name = "ollama"
+    decides_by_class = True
 
     def owns_client(self, obj: object) -> bool:
         return _SDK in lineage(type(bound_owner(obj)))

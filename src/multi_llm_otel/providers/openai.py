@@ -282,6 +282,7 @@ def _response_format(kwargs: Mapping[str, object]) -> str | None:
 
 class OpenAIExtractor(Extractor):
     name = "openai"
+    decides_by_class = True
 
     def owns_client(self, obj: object) -> bool:
         return _SDK in lineage(type(bound_owner(obj)))

@@ -15,7 +15,6 @@ from contextvars import ContextVar
 from typing import Any, TypeVar, overload
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 
 from multi_llm_otel import _diagnostics, _nested_calls, _sdk_spans, providers
 from multi_llm_otel._content_capture import enabled_by_env
@@ -140,7 +139,7 @@ def _begin(
 
 def _attach(call: Call) -> tuple[object, object]:
     """Make the call's span current for a stretch of code that cannot yield control away."""
-    ctx = trace.set_span_in_context(call.span) if call.span is not None else otel_context.get_current()
+    ctx = call.context if call.context is not None else otel_context.get_current()
     return otel_context.attach(ctx), _current_call.set(call)
 
 

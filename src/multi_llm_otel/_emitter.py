@@ -23,9 +23,8 @@ from multi_llm_otel import _diagnostics, event_types
 from multi_llm_otel._call_metrics import CallMetrics
 from multi_llm_otel._events import BusinessEvent, EventScope
 from multi_llm_otel._guard import contained, describe
-from multi_llm_otel._json_value import _clean_str
-from multi_llm_otel._log_body import log_body
-from multi_llm_otel._mapping import event_attributes
+from multi_llm_otel._json_value import JSONValue, _clean_str
+from multi_llm_otel._mapping import AttributeValue, attributes_and_body, scope_attributes
 from multi_llm_otel._scope_binding import current_scope
 from multi_llm_otel._version import __version__
 from multi_llm_otel.providers._base import error_message
@@ -116,41 +115,63 @@ class Emitter:
                 scope = current_scope()
             elif not isinstance(scope, EventScope):
                 raise TypeError(f"scope must be an EventScope, not {type(scope).__name__}")
-            attributes = event_attributes(
-                event,
-                scope,
-                user_id_key=self.user_id_hash_key,
-                max_attributes=self.max_attributes,
-                max_value_length=self.max_value_length,
-            )
-            timestamp = to_unix_nanos(event.created_at)
             # The name is no attribute: a lone surrogate (or a non-string) put into
             # ``event_type`` after construction would fail the encoding of the whole batch.
             name = event.event_type
             if not isinstance(name, str):
                 raise TypeError(f"event_type must be a string, not {type(name).__name__}")
-            name = _clean_str(name)
-            if exception is not None:
-                attributes[names.EXCEPTION_TYPE] = type(exception).__qualname__
-                message = error_message(describe(exception))
-                if message:
-                    attributes[names.EXCEPTION_MESSAGE] = message
             if span is not None and context is None:
                 context = trace.set_span_in_context(span)
-            error = name in _ERROR_TYPES
-            self.logger.emit(
-                timestamp=timestamp,
-                context=context,
-                severity_number=SeverityNumber.ERROR if error else SeverityNumber.INFO,
-                severity_text="ERROR" if error else "INFO",
-                # A copy (a batch exports later, and the event may change in between)
-                # that the OTLP encoder cannot refuse: see _log_body.
-                body=log_body(event.metadata),
-                attributes=attributes,
-                event_name=name,
-            )
+            self._send(event, _clean_str(name), scope_attributes(scope, self.user_id_hash_key), context, exception)
             return True
         return False
+
+    def emit_in_call(
+        self,
+        event: BusinessEvent,
+        scope_attrs: dict[str, AttributeValue],
+        context: Context | None,
+        exception: BaseException | None,
+    ) -> None:
+        """``emit`` for the decorator's own events, whose type is one of ``event_types`` and
+        whose call already holds its scope attributes and span context; never raises."""
+        with contained("emit_failed"):
+            self._send(event, event.event_type, scope_attrs, context, exception)
+
+    def _send(
+        self,
+        event: BusinessEvent,
+        name: str,
+        scope_attrs: dict[str, AttributeValue],
+        context: Context | None,
+        exception: BaseException | None,
+    ) -> None:
+        # The body is a copy (a batch exports later, and the event may change in between)
+        # that the OTLP encoder cannot refuse: see _log_body.
+        body: dict[str, JSONValue] = {}
+        attributes = attributes_and_body(
+            str(event.id),
+            event.metadata,
+            scope_attrs,
+            max_attributes=self.max_attributes,
+            max_value_length=self.max_value_length,
+            body=body,
+        )
+        if exception is not None:
+            attributes[names.EXCEPTION_TYPE] = type(exception).__qualname__
+            message = error_message(describe(exception))
+            if message:
+                attributes[names.EXCEPTION_MESSAGE] = message
+        error = name in _ERROR_TYPES
+        self.logger.emit(
+            timestamp=to_unix_nanos(event.created_at),
+            context=context,
+            severity_number=SeverityNumber.ERROR if error else SeverityNumber.INFO,
+            severity_text="ERROR" if error else "INFO",
+            body=body,
+            attributes=attributes,
+            event_name=name,
+        )
 
 
 _lock = threading.Lock()

@@ -40,7 +40,18 @@ _Outcome = tuple[ResponseInfo, bool, "ErrorInfo | None", "BaseException | None"]
 class Call:
     """The lifecycle of one call; ``finish_*``/``fail`` end it exactly once, from any thread."""
 
-    __slots__ = ("_done", "_lock", "_request_pending", "accumulator", "choice", "context", "emitter", "record", "span")
+    __slots__ = (
+        "_done",
+        "_lock",
+        "_request_pending",
+        "_scope_attrs",
+        "accumulator",
+        "choice",
+        "context",
+        "emitter",
+        "record",
+        "span",
+    )
 
     def __init__(
         self,
@@ -58,6 +69,7 @@ class Call:
         self.choice = choice
         self.accumulator: StreamAccumulator | None = None
         self.context: Context | None = None
+        self._scope_attrs = scope_attributes(scope, emitter.user_id_hash_key)
         self._done = False
         self._lock = threading.Lock()
         record = self.record = CallRecord(
@@ -73,10 +85,11 @@ class Call:
         )
         if own_span:
             attrs = build.span_start_attributes(record)
-            attrs.update(scope_attributes(scope, emitter.user_id_hash_key))
+            attrs.update(self._scope_attrs)
             # The name is no attribute: a lone surrogate in it would fail the whole span batch.
             name = _clean_str(build.span_name(record))
             self.span: Span | None = emitter.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+            self.context = trace.set_span_in_context(self.span)
         else:
             self.span = None
         record.start = time.perf_counter()
@@ -92,14 +105,9 @@ class Call:
             raise
 
     def _emit(self, event: BusinessEvent | None, exception: BaseException | None = None) -> None:
-        if event is None:
-            return
-        if self.span is not None:
-            if self.context is None:
-                self.context = trace.set_span_in_context(self.span)
-            self.emitter.emit(event, self.record.scope, span=self.span, context=self.context, exception=exception)
-        else:
-            self.emitter.emit(event, self.record.scope, exception=exception)
+        if event is not None:
+            # Without a span of its own, the call's events go into the context current now.
+            self.emitter.emit_in_call(event, self._scope_attrs, self.context, exception)
 
     def _string_limit(self) -> int:
         return self.emitter.max_value_length or build.SERVER_STRING_LIMIT

@@ -26,7 +26,7 @@ from typing import Final
 from multi_llm_otel import _diagnostics
 from multi_llm_otel._json_value import MAX_DEPTH, JSONValue, _clean_str, to_json_value
 
-__all__ = ["log_body"]
+__all__ = ["log_body", "put"]
 
 _MIN: Final = -(2**63)
 _MAX: Final = 2**63 - 1
@@ -100,19 +100,30 @@ def log_body(metadata: Mapping[str, object]) -> dict[str, JSONValue]:
             if type(value) is int and _MIN <= value <= _MAX:
                 body[key] = value
                 continue
-            # Finish reasons: a short list of ASCII words, copied as such.
-            if type(value) is list and all(isinstance(v, str) and v.isascii() for v in value):
-                body[key] = list(value)
-                continue
-        if isinstance(key, str) and _past_the_rule(value):
-            # A parsed Rust event may nest past the metadata rule's depth: a JSON value all the
-            # same, carried as its text like any value too deep for the protobuf runtime.
-            text = _json_text(value)
-            if text is not None:
-                body[_clean_str(key)] = text
-                continue
-        ok, one = to_json_value({key: value})
-        if ok and isinstance(one, dict):
-            for k, v in one.items():
-                body[k] = _fit(v, _BUDGET - _OBJECT)
+        put(body, key, value)
     return body
+
+
+def put(body: dict[str, JSONValue], key: object, value: object) -> None:
+    """Copy one metadata entry into ``body`` by the rule above; the plain scalars under ASCII
+    keys that ``log_body`` copies as they are may come here too."""
+    # Finish reasons: a short list of ASCII words, copied as such.
+    if (
+        type(key) is str
+        and key.isascii()
+        and type(value) is list
+        and all(isinstance(v, str) and v.isascii() for v in value)
+    ):
+        body[key] = list(value)
+        return
+    if isinstance(key, str) and _past_the_rule(value):
+        # A parsed Rust event may nest past the metadata rule's depth: a JSON value all the
+        # same, carried as its text like any value too deep for the protobuf runtime.
+        text = _json_text(value)
+        if text is not None:
+            body[_clean_str(key)] = text
+            return
+    ok, one = to_json_value({key: value})
+    if ok and isinstance(one, dict):
+        for k, v in one.items():
+            body[k] = _fit(v, _BUDGET - _OBJECT)

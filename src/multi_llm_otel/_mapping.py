@@ -27,6 +27,7 @@ from multi_llm_otel._attribute_names import (
 )
 from multi_llm_otel._events import BusinessEvent, EventScope
 from multi_llm_otel._json_value import JSONValue, _clean_str
+from multi_llm_otel._log_body import put as put_in_body
 
 AttributeValue = Union[str, bool, int, float, Sequence[str], Sequence[bool], Sequence[int], Sequence[float]]
 
@@ -39,6 +40,7 @@ __all__ = [
     "TRUNCATED_KEYS",
     "USER_ID",
     "AttributeValue",
+    "attributes_and_body",
     "event_attributes",
     "hash_user_id",
     "scope_attributes",
@@ -104,28 +106,59 @@ def event_attributes(
     ``multi_llm.metadata.truncated_keys`` names the keys whose text was shortened. The empty key,
     valid in JSON but not as an attribute key, is left out and counted the same way.
     """
-    attrs: dict[str, AttributeValue] = {EVENT_ID: str(event.id)}
-    attrs.update(scope_attributes(scope, user_id_key))
-    metadata = event.metadata
+    return attributes_and_body(
+        str(event.id),
+        event.metadata,
+        scope_attributes(scope, user_id_key),
+        max_attributes=max_attributes,
+        max_value_length=max_value_length,
+        body=None,
+    )
+
+
+def attributes_and_body(
+    event_id: str,
+    metadata: dict[str, JSONValue],
+    scope_attrs: dict[str, AttributeValue],
+    *,
+    max_attributes: int,
+    max_value_length: int | None,
+    body: dict[str, JSONValue] | None,
+) -> dict[str, AttributeValue]:
+    """``event_attributes`` for an event whose id text and scope attributes are known; given a
+    ``body``, it also fills it with the log record body (``_log_body``) in the same pass over
+    the metadata."""
+    attrs: dict[str, AttributeValue] = {EVENT_ID: event_id}
+    attrs.update(scope_attrs)
     dropped = 0
     truncated: list[str] = []
     # Two places stay free for the two loss markers.
     room = max_attributes - 2
     genai_name = GENAI_NAMES.get
     for key, raw in metadata.items():
-        if key in RESERVED or not key:
-            dropped += 1
-            continue
-        # Most values are plain scalars (all the decorator's are): they are their own attribute.
+        # Most values are plain scalars (all the decorator's are): they are their own attribute
+        # and, under an ASCII key and as ASCII text, their own body value.
         kind = type(raw)
         value: AttributeValue
         if kind is str or kind is float or kind is bool or (kind is int and _INT64[0] <= raw <= _INT64[1]):  # type: ignore[operator]
             value = raw  # type: ignore[assignment]
+            if body is not None:
+                if type(key) is str and key.isascii() and (kind is not str or raw.isascii()):  # type: ignore[union-attr]
+                    body[key] = raw
+                else:
+                    put_in_body(body, key, raw)
         else:
             converted = to_attribute(raw)
+            if body is not None:
+                put_in_body(body, key, raw)
             if converted is None:
+                if key in RESERVED or not key:
+                    dropped += 1
                 continue
             value = converted
+        if key in RESERVED or not key:
+            dropped += 1
+            continue
         genai = genai_name(key)
         wanted = 1 if genai is None or genai in attrs else 2
         if len(attrs) + wanted > room:

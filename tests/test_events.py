@@ -59,6 +59,25 @@ def test_new_ids_are_unique() -> None:
     assert len(ids) == 1000
 
 
+def test_new_ids_behave_as_any_uuid() -> None:
+    import copy
+    import pickle
+
+    made = BusinessEvent.new("x").id
+    parsed = uuid.UUID(str(made))
+    assert (made, hash(made), made.bytes, made.version) == (parsed, hash(parsed), parsed.bytes, 4)
+    assert pickle.loads(pickle.dumps(made)) == made
+    assert copy.deepcopy(made) == made
+    with pytest.raises(TypeError):
+        made.int = 0  # type: ignore[misc]
+    # All 122 random bits vary: no bit outside the version and variant is stuck.
+    ored, anded = 0, (1 << 128) - 1
+    for _ in range(200):
+        value = BusinessEvent.new("x").id.int
+        ored, anded = ored | value, anded & value
+    assert bin(ored ^ anded).count("1") == 122
+
+
 def test_with_metadata_chains_as_in_the_rust_crate() -> None:
     event = BusinessEvent.new(event_types.LLM_REQUEST)
     same = event.with_metadata("model", "gpt-4").with_metadata("prompt_tokens", 150)

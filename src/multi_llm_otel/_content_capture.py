@@ -15,7 +15,8 @@ _OFF = frozenset({"", "0", "false", "no", "off", "no_content", "none"})
 
 def enabled_by_env() -> bool:
     """The GenAI instrumentations' common switch; any value but an explicit "off" turns it on."""
-    return os.environ.get(ENV, "").strip().lower() not in _OFF
+    value = os.environ.get(ENV)
+    return value is not None and value.strip().lower() not in _OFF
 
 
 def bounded(value: object, limit: int = MAX_CHARS) -> JSONValue:

@@ -132,10 +132,30 @@ class OpenAIStreamAccumulator:
 
     def add(self, chunk: object) -> None:
         if type(chunk) is self._sdk_chunk_type:
-            # The SDK's chunk class seen before: its fields are in ``__dict__`` (see below).
+            # The SDK's ``ChatCompletionChunk`` seen before: its declared fields are read from
+            # ``__dict__`` at once, since this runs for every chunk of every stream (about 50
+            # per answer), and a chunk with neither text nor a finish reason costs no more.
             fields = chunk.__dict__
-            if "choices" in fields and fields.get("object") in _CHUNK_OBJECTS:
-                self._add_sdk_chunk(chunk, fields)
+            choices = fields.get("choices")
+            if type(choices) is list and fields.get("object") in _CHUNK_OBJECTS:
+                usage = fields.get("usage")
+                if usage is not None:
+                    self._usage = usage
+                extra = getattr(chunk, "__pydantic_extra__", None)
+                if extra:
+                    self._read_extra(extra)
+                if not self._id:
+                    self._id = as_str(fields.get("id"))
+                if not self._model:
+                    self._model = as_str(fields.get("model"))
+                for choice in choices:
+                    parts = getattr(choice, "__dict__", None)
+                    if type(parts) is dict:
+                        delta = parts.get("delta")
+                        text = getattr(delta, "content", None) if delta is not None else parts.get("text")
+                        reason = parts.get("finish_reason")
+                        if text or reason:
+                            self._keep(parts.get("index"), text, reason)
                 return
         if get_field(chunk, "object") in _CHUNK_OBJECTS:
             self._add_chat_chunk(chunk)
@@ -150,6 +170,24 @@ class OpenAIStreamAccumulator:
         elif kind is None and (error := get_field(chunk, "error")) is not None:
             self._error = inband_error(error)
 
+    def _read_extra(self, extra: dict[str, Any]) -> None:
+        if extra.get("timings") is not None:
+            self._hint = "llama.cpp"
+        if extra.get("error") is not None:
+            self._error = inband_error(extra["error"])
+
+    def _keep(self, index: object, text: object, reason: object) -> None:
+        if type(index) is not int or not 0 <= index <= _MAX_INDEX:
+            index = as_int(index) or 0
+        if text and isinstance(text, str):
+            texts = self._text.get(index)
+            if texts is None:
+                self._text[index] = [text]
+            else:
+                texts.append(text)
+        if reason and isinstance(reason, str):
+            self._finish[index] = reason
+
     def _track(self, chunk: object) -> None:
         usage = get_field(chunk, "usage")
         if usage is not None:
@@ -162,53 +200,24 @@ class OpenAIStreamAccumulator:
 
     def _add_chat_chunk(self, chunk: object) -> None:
         fields = getattr(chunk, "__dict__", None)
-        if type(fields) is dict and "choices" in fields and type(chunk).__module__.startswith("openai."):
+        if (
+            type(fields) is dict
+            and type(fields.get("choices")) is list
+            and type(chunk).__module__.startswith("openai.")
+            and type(getattr(chunk, "__pydantic_extra__", None)) in (dict, type(None))
+        ):
             self._sdk_chunk_type = type(chunk)
-            self._add_sdk_chunk(chunk, fields)
+            self.add(chunk)
             return
         self._track(chunk)
         self._id = self._id or as_str(get_field(chunk, "id"))
         self._model = self._model or as_str(get_field(chunk, "model"))
         for choice in as_list(get_field(chunk, "choices")):
-            index = as_int(get_field(choice, "index")) or 0
             delta = get_field(choice, "delta")
             text = as_str(get_field(delta, "content")) if delta is not None else as_str(get_field(choice, "text"))
-            if text:
-                self._text.setdefault(index, []).append(text)
             reason = as_str(get_field(choice, "finish_reason"))
-            if reason:
-                self._finish[index] = reason
-
-    def _add_sdk_chunk(self, chunk: object, fields: dict[str, Any]) -> None:
-        """The SDK's ``ChatCompletionChunk``: its declared fields read from ``__dict__`` at once,
-        since this runs for every chunk of every stream (about 50 per answer)."""
-        usage = fields.get("usage")
-        if usage is not None:
-            self._usage = usage
-        extra = getattr(chunk, "__pydantic_extra__", None)
-        if extra:
-            if extra.get("timings") is not None:
-                self._hint = "llama.cpp"
-            if extra.get("error") is not None:
-                self._error = inband_error(extra["error"])
-        if not self._id:
-            self._id = as_str(fields.get("id"))
-        if not self._model:
-            self._model = as_str(fields.get("model"))
-        for choice in as_list(fields["choices"]):
-            parts = getattr(choice, "__dict__", None)
-            if type(parts) is not dict:
-                continue
-            index = parts.get("index")
-            if type(index) is not int or not 0 <= index <= _MAX_INDEX:
-                index = as_int(index) or 0
-            delta = parts.get("delta")
-            text = getattr(delta, "content", None) if delta is not None else parts.get("text")
-            if text and isinstance(text, str):
-                self._text.setdefault(index, []).append(text)
-            reason = parts.get("finish_reason")
-            if reason and isinstance(reason, str):
-                self._finish[index] = reason
+            if text or reason:
+                self._keep(get_field(choice, "index"), text, reason)
 
     def _add_response_event(self, event: object, kind: str) -> None:
         self._responses = True

@@ -149,7 +149,11 @@ def attributes_and_body(
                     put_in_body(body, key, raw)
         else:
             # Finish reasons: a list of text is an array attribute; ``to_attribute`` decides the rest.
-            converted = tuple(raw) if kind is list and raw and all(type(v) is str for v in raw) else to_attribute(raw)
+            converted: AttributeValue | None
+            if isinstance(raw, list) and raw and all(type(v) is str for v in raw):
+                converted = tuple(raw)  # type: ignore[assignment]
+            else:
+                converted = to_attribute(raw)
             if body is not None:
                 put_in_body(body, key, raw)
             if converted is None:

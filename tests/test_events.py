@@ -78,6 +78,26 @@ def test_new_ids_behave_as_any_uuid() -> None:
     assert bin(ored ^ anded).count("1") == 122
 
 
+def test_ids_ignore_the_applications_random_seed_and_differ_in_a_forked_child() -> None:
+    import os
+    import random
+
+    random.seed(7)
+    first = BusinessEvent.new("x").id
+    random.seed(7)
+    assert BusinessEvent.new("x").id != first
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, str(BusinessEvent.new("x").id).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    in_child = uuid.UUID(os.read(read, 64).decode())
+    os.close(read)
+    assert in_child != BusinessEvent.new("x").id
+
+
 def test_with_metadata_chains_as_in_the_rust_crate() -> None:
     event = BusinessEvent.new(event_types.LLM_REQUEST)
     same = event.with_metadata("model", "gpt-4").with_metadata("prompt_tokens", 150)

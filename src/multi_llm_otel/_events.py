@@ -24,6 +24,7 @@ import copy
 import json
 import math
 import os
+import random
 import re
 import uuid
 from collections.abc import Callable
@@ -91,13 +92,20 @@ def parse_timestamp(text: object) -> datetime:
 # The version and variant bits of a random (version 4) UUID, RFC 9562.
 _V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
 _V4_SET = (0x4000 << 64) | (0x8000 << 48)
+# Event ids must be unique, not secret: a generator of the library's own, seeded from the
+# system's randomness (a system call per id cost more than the rest of ``new``), untouched by
+# the application's ``random.seed()``, and seeded afresh in every forked child so that parent
+# and child never make the same ids.
+_ids = random.Random()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_ids.seed)
 
 
 def _uuid4() -> uuid.UUID:
-    """``uuid.uuid4()``, made the way ``UUID`` unpickles: the constructor's argument checks
-    cost more than the random bits, and every call makes three events."""
+    """A random (version 4) UUID, made the way ``UUID`` unpickles: the constructor's argument
+    checks cost more than the random bits, and every call makes three events."""
     value = object.__new__(uuid.UUID)
-    object.__setattr__(value, "int", (int.from_bytes(os.urandom(16), "big") & _V4_CLEAR) | _V4_SET)
+    object.__setattr__(value, "int", (_ids.getrandbits(128) & _V4_CLEAR) | _V4_SET)
     object.__setattr__(value, "is_safe", uuid.SafeUUID.unknown)
     return value
 

@@ -71,3 +71,14 @@ def test_unusable_urls_keep_the_default(url: str | None) -> None:
     name, _, port = provider_from_base_url(url, "openai")
     assert name == "openai"
     assert port is None or isinstance(port, int)
+
+
+def test_a_clients_base_url_is_read_afresh_when_it_changes() -> None:
+    openai = pytest.importorskip("openai")
+    from multi_llm_otel.providers._base import http_base_url
+
+    client = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="sk-test")
+    assert http_base_url(client) == "http://127.0.0.1:9/v1/"
+    assert http_base_url(client.chat.completions.create) == "http://127.0.0.1:9/v1/"
+    client.base_url = "https://api.openai.com/v1"  # type: ignore[assignment]
+    assert http_base_url(client) == "https://api.openai.com/v1/"

@@ -459,7 +459,22 @@ def http_base_url(obj: object) -> str | None:
     url = get_field(target, "base_url")
     if url is None:
         url = get_path(target, "_client", "base_url")
-    return str(url) if url is not None else None
+    if url is None or type(url) is str:
+        return url
+    # The SDKs' URL objects are immutable and slow to turn into text, which every call asks for.
+    known = _URL_TEXT.get(id(url))
+    if known is not None and known[0] is url:
+        return known[1]
+    text = str(url)
+    if len(_URL_TEXT) >= _URLS_REMEMBERED:
+        _URL_TEXT.clear()
+    _URL_TEXT[id(url)] = (url, text)
+    return text
+
+
+_URLS_REMEMBERED = 64
+# By identity, with the object held so that its id stays its own.
+_URL_TEXT: dict[int, tuple[object, str]] = {}
 
 
 def generic_error(exc: BaseException) -> ErrorInfo:

@@ -49,6 +49,7 @@ _MANAGERS = frozenset(
         "openai.AsyncResponseStreamManager",
     }
 )
+_RESPONSE_HELPERS = frozenset({"openai.ResponseStream", "openai.AsyncResponseStream"})
 _STREAMS = frozenset(
     {"openai.Stream", "openai.AsyncStream", "openai.ResponseStream", "openai.AsyncResponseStream"}
     | _CHAT_HELPERS
@@ -244,7 +245,11 @@ class OpenAIStreamAccumulator:
 
     def result(self) -> ResponseInfo:
         helper = self._helper()
-        if self._responses or get_path(helper, "_state", "_completed_response") is not None:
+        if self._responses or (
+            # Only the Responses API's helper keeps a completed response.
+            not _RESPONSE_HELPERS.isdisjoint(lineage(type(helper)))
+            and get_path(helper, "_state", "_completed_response") is not None
+        ):
             info = self._responses_result(helper)
         else:
             info = self._chat_result(helper)

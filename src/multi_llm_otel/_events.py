@@ -96,7 +96,7 @@ _V4_SET = (0x4000 << 64) | (0x8000 << 48)
 # system's randomness (a system call per id cost more than the rest of ``new``), untouched by
 # the application's ``random.seed()``, and seeded afresh in every forked child so that parent
 # and child never make the same ids.
-_ids = random.Random()
+_ids = random.Random()  # noqa: S311 - ids, not secrets (see above)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_ids.seed)
 

@@ -10,7 +10,8 @@ form the README's remote derive of ``EventScope`` gives); or a JSON array of eit
 from __future__ import annotations
 
 from multi_llm_otel import _dialects
-from multi_llm_otel._events import BusinessEvent, EventScope, ParsedJson, parse_json_document
+from multi_llm_otel._events import BusinessEvent, EventScope
+from multi_llm_otel._serde_json import ParsedJson, parse_json_document
 
 __all__ = ["parse_events"]
 

@@ -31,8 +31,10 @@ def bound_strings(info: ResponseInfo, error: ErrorInfo | None, limit: int) -> No
     """Cut, in place, every string the server chose to ``limit`` characters."""
     info.response_model = cut(info.response_model, limit)
     info.response_id = cut(info.response_id, limit)
-    if any(len(r) > limit for r in info.finish_reasons):
-        info.finish_reasons = [r[:limit] for r in info.finish_reasons]
+    for reason in info.finish_reasons:
+        if len(reason) > limit:
+            info.finish_reasons = [r[:limit] for r in info.finish_reasons]
+            break
     if error is not None:
         error.error_type = cut(error.error_type, limit) or error.error_type
         error.error_code = cut(error.error_code, limit)

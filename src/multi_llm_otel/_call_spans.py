@@ -28,7 +28,6 @@ from multi_llm_otel import event_types
 from multi_llm_otel._dialects import from_crate
 from multi_llm_otel._emitter import Emitter, to_unix_nanos
 from multi_llm_otel._events import BusinessEvent, EventScope
-from multi_llm_otel._guard import contained
 from multi_llm_otel._json_value import JSONValue, _clean_str
 from multi_llm_otel._mapping import scope_attributes
 from multi_llm_otel._span_event_bridge import EventToSpanEventBridge
@@ -36,7 +35,6 @@ from multi_llm_otel.providers._base import error_message
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
-    from opentelemetry.sdk._logs import ReadWriteLogRecord
 
 __all__ = ["OPERATION", "CallSpanBridge", "CallSpans", "is_crate_call_event"]
 
@@ -84,9 +82,7 @@ class CallSpanBridge(EventToSpanEventBridge):
     """The span event bridge of ``ingest``: there, most events belong to no span (the
     decorator's, and every event with ``--no-spans``), which is expected, not worth a count."""
 
-    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
-        with contained("span_event_bridge_failed"):
-            self._bridge(log_record)
+    _counts_lone_events = False
 
 
 class CallSpans:

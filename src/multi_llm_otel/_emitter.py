@@ -22,7 +22,7 @@ from multi_llm_otel import _attribute_names as names
 from multi_llm_otel import _diagnostics, event_types
 from multi_llm_otel._call_metrics import CallMetrics
 from multi_llm_otel._events import BusinessEvent, EventScope
-from multi_llm_otel._guard import contained, describe
+from multi_llm_otel._guard import contained, describe, never_raise
 from multi_llm_otel._json_value import JSONValue, _clean_str
 from multi_llm_otel._mapping import AttributeValue, attributes_and_body, scope_attributes
 from multi_llm_otel._scope_binding import current_scope
@@ -126,6 +126,7 @@ class Emitter:
             return True
         return False
 
+    @never_raise("emit_failed")
     def emit_in_call(
         self,
         event: BusinessEvent,
@@ -135,8 +136,7 @@ class Emitter:
     ) -> None:
         """``emit`` for the decorator's own events, whose type is one of ``event_types`` and
         whose call already holds its scope attributes and span context; never raises."""
-        with contained("emit_failed"):
-            self._send(event, event.event_type, scope_attrs, context, exception)
+        self._send(event, event.event_type, scope_attrs, context, exception)
 
     def _send(
         self,

@@ -149,10 +149,8 @@ def attributes_and_body(
                     put_in_body(body, key, raw)
         else:
             # Finish reasons: a list of text is an array attribute; ``to_attribute`` decides the rest.
-            converted: AttributeValue | None
-            if isinstance(raw, list) and raw and all(type(v) is str for v in raw):
-                converted = tuple(raw)  # type: ignore[assignment]
-            else:
+            converted = _text_array(raw) if isinstance(raw, list) else None
+            if converted is None:
                 converted = to_attribute(raw)
             if body is not None:
                 put_in_body(body, key, raw)
@@ -185,6 +183,14 @@ def attributes_and_body(
         attrs[TRUNCATED_KEYS] = tuple(truncated)
         _diagnostics.report("attributes_truncated", f"metadata text past the length limit {max_value_length}")
     return attrs
+
+
+def _text_array(values: list[JSONValue]) -> AttributeValue | None:
+    """A non-empty list of text as its array attribute, else ``None``."""
+    for value in values:
+        if type(value) is not str:
+            return None
+    return tuple(values) if values else None  # type: ignore[return-value]
 
 
 def _genai_value(name: str, value: AttributeValue) -> AttributeValue:

@@ -24,9 +24,10 @@ from opentelemetry.sdk._logs import LogRecordProcessor
 from opentelemetry.trace import INVALID_SPAN_ID, INVALID_TRACE_ID
 
 from multi_llm_otel import _diagnostics
-from multi_llm_otel._guard import contained
+from multi_llm_otel._guard import never_raise
 
 if TYPE_CHECKING:
+    from opentelemetry._logs import LogRecord
     from opentelemetry.sdk._logs import ReadWriteLogRecord
 
 __all__ = ["EventToSpanEventBridge", "add_bridge"]
@@ -37,40 +38,21 @@ _SCOPE_NAME = "multi_llm_otel"
 class EventToSpanEventBridge(LogRecordProcessor):
     """Adds every event log record to its recording span as a span event (see the module)."""
 
-    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
-        with contained("span_event_bridge_failed"):
-            if not self._bridge(log_record):
-                scope = log_record.instrumentation_scope
-                if scope is not None and scope.name == _SCOPE_NAME and log_record.log_record.event_name:
-                    # One of this library's events found no span to go on: an expected outcome
-                    # (an event emitted outside any call) that deserves a number, not a warning.
-                    _diagnostics.count("span_event_without_span")
+    # Whether this library's events that find no span are counted (``span_event_without_span``).
+    _counts_lone_events = True
 
-    @staticmethod
-    def _bridge(log_record: ReadWriteLogRecord) -> bool:
+    @never_raise("span_event_bridge_failed")
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         record = log_record.log_record
         name = record.event_name
         if not name:
-            return False
-        trace_id = record.trace_id
-        span_id = record.span_id
-        if not trace_id or trace_id == INVALID_TRACE_ID or not span_id or span_id == INVALID_SPAN_ID:
-            return False
-        context = getattr(record, "context", None)
-        span = trace.get_current_span(context if context is not None else otel_context.get_current())
-        if not span.is_recording():
-            return False
-        span_context = span.get_span_context()
-        if span_context.trace_id != trace_id or span_context.span_id != span_id:
-            return False
-        timestamp = record.timestamp if record.timestamp is not None else record.observed_timestamp
-        attributes = record.attributes
-        # add_event copies the attributes into the span event's own bounded mapping. The SDK's
-        # bounded mapping iterates slowly through the Mapping protocol (a lock and a look-up
-        # per key); its plain dict, where it has one, gives the same items at dict speed.
-        plain = getattr(attributes, "_dict", None)
-        span.add_event(name, plain if isinstance(plain, dict) else attributes, timestamp)
-        return True
+            return
+        if not _bridge(record, name) and self._counts_lone_events:
+            scope = log_record.instrumentation_scope
+            if scope is not None and scope.name == _SCOPE_NAME:
+                # One of this library's events found no span to go on: an expected outcome
+                # (an event emitted outside any call) that deserves a number, not a warning.
+                _diagnostics.count("span_event_without_span")
 
     def shutdown(self) -> None:
         """Nothing to release: the bridge holds no state."""
@@ -78,6 +60,28 @@ class EventToSpanEventBridge(LogRecordProcessor):
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Nothing is buffered: span events are added when the record is emitted."""
         return True
+
+
+def _bridge(record: LogRecord, name: str) -> bool:
+    trace_id = record.trace_id
+    span_id = record.span_id
+    if not trace_id or trace_id == INVALID_TRACE_ID or not span_id or span_id == INVALID_SPAN_ID:
+        return False
+    context = getattr(record, "context", None)
+    span = trace.get_current_span(context if context is not None else otel_context.get_current())
+    if not span.is_recording():
+        return False
+    span_context = span.get_span_context()
+    if span_context.trace_id != trace_id or span_context.span_id != span_id:
+        return False
+    timestamp = record.timestamp if record.timestamp is not None else record.observed_timestamp
+    attributes = record.attributes
+    # add_event copies the attributes into the span event's own bounded mapping. The SDK's
+    # bounded mapping iterates slowly through the Mapping protocol (a lock and a look-up
+    # per key); its plain dict, where it has one, gives the same items at dict speed.
+    plain = getattr(attributes, "_dict", None)
+    span.add_event(name, plain if type(plain) is dict else attributes, timestamp)
+    return True
 
 
 def add_bridge(provider: Any) -> None:

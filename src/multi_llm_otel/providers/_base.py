@@ -445,7 +445,11 @@ def inband_error(err: object) -> ErrorInfo | None:
 
 
 def first_int(source: Mapping[str, object], *keys: str) -> int | None:
-    return next((n for key in keys if (n := as_int(source.get(key))) is not None), None)
+    for key in keys:
+        n = as_int(source.get(key))
+        if n is not None:
+            return n
+    return None
 
 
 def item_count(value: object) -> int | None:

@@ -138,7 +138,11 @@ class Call:
         """The call returned a stream (or is a generator function: ``extractor`` is ``None``)."""
         if extractor is not None:
             self.choice.adopt(extractor)
-            self.accumulator = extractor.accumulator(stream)
+            accumulator = self.accumulator = extractor.accumulator(stream)
+            if not self.record.capture_content:
+                skip_text = getattr(accumulator, "skip_text", None)
+                if skip_text is not None:
+                    skip_text()
         self.record.stream = True
 
     def chunk(self, item: object) -> None:

@@ -69,7 +69,12 @@ class ResponseInfo:
 
 
 class StreamAccumulator(Protocol):
-    """Fed every chunk a stream yields; asked once, at the end, for what was seen."""
+    """Fed every chunk a stream yields; asked once, at the end, for what was seen.
+
+    An accumulator may also have a ``skip_text()`` method: the decorator calls it right after
+    making the accumulator when content capture is off, so that it need not gather the
+    answer's text (``output_text``), which is then never exported.
+    """
 
     def add(self, chunk: object) -> None: ...
 

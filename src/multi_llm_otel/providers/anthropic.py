@@ -140,13 +140,19 @@ class AnthropicStreamAccumulator:
         self._message: dict[str, Any] | None = None
         self._usage: dict[Any, Any] = {}
         self._text: list[str] = []
+        self._text_wanted = True
         self._error: ErrorInfo | None = None
+
+    def skip_text(self) -> None:
+        self._text_wanted = False
 
     def add(self, event: object) -> None:
         # Text deltas are nearly every event of a stream: an SDK event's fields are read from
         # its ``__dict__`` directly (what ``get_field`` finds first, without the calls).
         fields = getattr(event, "__dict__", None)
         if type(fields) is dict and fields.get("type") == "content_block_delta":
+            if not self._text_wanted:
+                return
             delta = fields.get("delta")
             parts = getattr(delta, "__dict__", None)
             text = parts["text"] if type(parts) is dict and "text" in parts else get_field(delta, "text")
@@ -166,7 +172,7 @@ class AnthropicStreamAccumulator:
                 self._message = {}
             self._message["stop_reason"] = get_path(event, "delta", "stop_reason")
             self._merge_usage(get_field(event, "usage"))
-        elif kind == "content_block_delta":
+        elif kind == "content_block_delta" and self._text_wanted:
             text = as_str(get_path(event, "delta", "text"))
             if text:
                 self._text.append(text)

@@ -130,6 +130,10 @@ class OpenAIStreamAccumulator:
         self._error: ErrorInfo | None = None
         self._hint: str | None = None
         self._sdk_chunk_type: type | None = None
+        self._text_wanted = True
+
+    def skip_text(self) -> None:
+        self._text_wanted = False
 
     def add(self, chunk: object) -> None:
         if type(chunk) is self._sdk_chunk_type:
@@ -152,11 +156,14 @@ class OpenAIStreamAccumulator:
                 for choice in choices:
                     parts = getattr(choice, "__dict__", None)
                     if type(parts) is dict:
-                        delta = parts.get("delta")
-                        text = getattr(delta, "content", None) if delta is not None else parts.get("text")
                         reason = parts.get("finish_reason")
-                        if text or reason:
-                            self._keep(parts.get("index"), text, reason)
+                        if self._text_wanted:
+                            delta = parts.get("delta")
+                            text = getattr(delta, "content", None) if delta is not None else parts.get("text")
+                            if text or reason:
+                                self._keep(parts.get("index"), text, reason)
+                        elif reason:
+                            self._keep(parts.get("index"), None, reason)
                 return
         if get_field(chunk, "object") in _CHUNK_OBJECTS:
             self._add_chat_chunk(chunk)
@@ -217,6 +224,8 @@ class OpenAIStreamAccumulator:
             delta = get_field(choice, "delta")
             text = as_str(get_field(delta, "content")) if delta is not None else as_str(get_field(choice, "text"))
             reason = as_str(get_field(choice, "finish_reason"))
+            if not self._text_wanted:
+                text = None
             if text or reason:
                 self._keep(get_field(choice, "index"), text, reason)
 

@@ -104,6 +104,25 @@ def test_content_capture_is_opt_in(client: openai.OpenAI, telemetry: Captured) -
     assert event(span, "llm_response")["output_text"] == response.choices[0].message.content
 
 
+def test_a_streamed_answer_is_captured_only_on_opt_in(client: openai.OpenAI, telemetry: Captured) -> None:
+    @llm_call(capture_content=True)
+    def ask(**kwargs: Any) -> Any:
+        return client.chat.completions.create(**kwargs)
+
+    captured = "".join(
+        chunk.choices[0].delta.content or ""
+        for chunk in ask(model=MODEL, messages=messages("Capture me."), max_tokens=6, stream=True)
+        if chunk.choices
+    )
+    for chunk in complete(client, model=MODEL, messages=messages("Not me."), max_tokens=6, stream=True):
+        assert isinstance(chunk, ChatCompletionChunk)
+    with_text, without = (event(span, "llm_response") for span in telemetry.spans())
+    assert captured
+    assert with_text["output_text"] == captured
+    assert "output_text" not in without
+    assert without["finish_reasons"] == with_text["finish_reasons"]
+
+
 def test_streaming_with_usage(client: openai.OpenAI, telemetry: Captured) -> None:
     stream = complete(
         client,

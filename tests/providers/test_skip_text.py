@@ -73,4 +73,6 @@ def test_skip_text_drops_only_the_text(make: Any, items: Any) -> None:
     assert lean.output_text is None
     full.output_text = None
     assert lean == full
-    assert lean.finish_reasons and lean.input_tokens and lean.output_tokens
+    assert lean.finish_reasons
+    assert lean.input_tokens
+    assert lean.output_tokens

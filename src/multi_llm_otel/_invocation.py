@@ -127,6 +127,8 @@ class Call:
         self._emit_pending_request()
 
     def _emit_pending_request(self) -> None:
+        if not self._request_pending:
+            return
         with self._lock:
             pending, self._request_pending = self._request_pending, False
         if pending:

@@ -134,6 +134,9 @@ def attributes_and_body(
     truncated: list[str] = []
     # Two places stay free for the two loss markers.
     room = max_attributes - 2
+    # Every key and its GenAI name fit and no text is cut (the decorator's events under the
+    # default limits): no key needs the limits' bookkeeping.
+    within_limits = max_value_length is None and len(attrs) + 2 * len(metadata) <= room
     genai_name = GENAI_NAMES.get
     for key, raw in metadata.items():
         # Most values are plain scalars (all the decorator's are): they are their own attribute
@@ -163,14 +166,15 @@ def attributes_and_body(
             dropped += 1
             continue
         genai = genai_name(key)
-        wanted = 1 if genai is None or genai in attrs else 2
-        if len(attrs) + wanted > room:
-            dropped += 1
-            continue
-        if max_value_length is not None:
-            value, cut = _truncate(value, max_value_length)
-            if cut:
-                truncated.append(key)
+        if not within_limits:
+            wanted = 1 if genai is None or genai in attrs else 2
+            if len(attrs) + wanted > room:
+                dropped += 1
+                continue
+            if max_value_length is not None:
+                value, cut = _truncate(value, max_value_length)
+                if cut:
+                    truncated.append(key)
         attrs[key] = value
         if genai is not None and genai not in attrs:
             attrs[genai] = _genai_value(genai, value) if genai == RESPONSE_FINISH_REASONS else value

@@ -227,14 +227,15 @@ def get_field(obj: object, name: str) -> object:
     attrs = getattr(obj, "__dict__", None)
     if attrs is not None and name in attrs:
         return attrs[name]
-    if isinstance(obj, Mapping):
-        return obj.get(name)
+    # A pydantic model is no mapping: its extras are looked at before the (slower) ABC test.
     extra = getattr(obj, "__pydantic_extra__", None)
-    if isinstance(extra, dict):
+    if type(extra) is dict:
         if name in extra:
             return extra[name]
         if not _class_has(type(obj), name):  # not a property either
             return None
+    elif isinstance(obj, Mapping):
+        return obj.get(name)
     value = getattr(obj, name, None)
     if value is None:
         extra = getattr(obj, "model_extra", None)
@@ -465,7 +466,12 @@ def item_count(value: object) -> int | None:
 def http_base_url(obj: object) -> str | None:
     """The base URL of an HTTP SDK's client (OpenAI, Anthropic), or of one of its resources."""
     target = bound_owner(obj)
-    url = get_field(target, "base_url")
+    # Both SDKs' clients keep what their ``base_url`` property returns in ``_base_url``: read
+    # there, it costs a dictionary look-up instead of a property behind an attribute miss.
+    attrs = getattr(target, "__dict__", None)
+    url = attrs.get("_base_url") if type(attrs) is dict else None
+    if url is None:
+        url = get_field(target, "base_url")
     if url is None:
         url = get_path(target, "_client", "base_url")
     if url is None or type(url) is str:

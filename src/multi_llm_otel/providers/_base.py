@@ -7,6 +7,7 @@ or wrongly typed fields by leaving the corresponding value ``None``.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import types
@@ -242,6 +243,23 @@ def get_field(obj: object, name: str) -> object:
         if isinstance(extra, Mapping):
             return extra.get(name)
     return value
+
+
+def field_reader(obj: object) -> Callable[[str], object]:
+    """``get_field`` bound to ``obj``, for reading several fields of one object: a dict's own
+    ``get``, a pydantic model's fields and extras gathered once (no property is read), and
+    ``get_field`` itself for anything else."""
+    if type(obj) is dict:
+        return obj.get
+    attrs = getattr(obj, "__dict__", None)
+    if type(attrs) is dict and _class_has(type(obj), "__pydantic_fields__"):
+        extra = getattr(obj, "__pydantic_extra__", None)
+        if not extra:
+            return attrs.get
+        if type(extra) is dict:
+            # Declared fields win over extras of the same name, as in ``get_field``.
+            return {**extra, **attrs}.get
+    return functools.partial(get_field, obj)
 
 
 def get_path(obj: object, *names: str) -> object:

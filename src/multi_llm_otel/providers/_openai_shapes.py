@@ -8,6 +8,7 @@ from multi_llm_otel.providers._base import (
     as_int,
     as_list,
     as_str,
+    field_reader,
     get_field,
     get_path,
     inband_error,
@@ -22,13 +23,15 @@ __all__ = ["chat_info", "read_chat_usage", "responses_info"]
 def read_chat_usage(usage: object, info: ResponseInfo) -> None:
     if usage is None:
         return
-    info.input_tokens = as_int(get_field(usage, "prompt_tokens"))
-    info.output_tokens = as_int(get_field(usage, "completion_tokens"))
-    details = get_field(usage, "prompt_tokens_details")
-    info.cache_read_tokens = as_int(get_field(details, "cached_tokens"))
-    info.cache_write_tokens = as_int(get_field(details, "cache_write_tokens"))
+    get = field_reader(usage)
+    info.input_tokens = as_int(get("prompt_tokens"))
+    info.output_tokens = as_int(get("completion_tokens"))
+    details = get("prompt_tokens_details")
+    in_details = field_reader(details) if details is not None else None
+    info.cache_read_tokens = as_int(in_details("cached_tokens")) if in_details else None
+    info.cache_write_tokens = as_int(in_details("cache_write_tokens")) if in_details else None
     info.caching_reported = info.cache_read_tokens is not None or info.cache_write_tokens is not None
-    info.reasoning_tokens = as_int(get_path(usage, "completion_tokens_details", "reasoning_tokens"))
+    info.reasoning_tokens = as_int(get_field(get("completion_tokens_details"), "reasoning_tokens"))
 
 
 def _choice_text(choice: object) -> str | None:
@@ -41,17 +44,15 @@ def _choice_text(choice: object) -> str | None:
 
 def chat_info(obj: object) -> ResponseInfo:
     """A Chat Completion (or legacy Completion), SDK object or JSON; also LM Studio's ``/api/v0``."""
-    info = ResponseInfo(
-        response_model=as_str(get_field(obj, "model")),
-        response_id=as_str(get_field(obj, "id")),
-    )
-    read_chat_usage(get_field(obj, "usage"), info)
-    choices = as_list(get_field(obj, "choices"))
+    get = field_reader(obj)
+    info = ResponseInfo(response_model=as_str(get("model")), response_id=as_str(get("id")))
+    read_chat_usage(get("usage"), info)
+    choices = as_list(get("choices"))
     info.finish_reasons = [reason for c in choices if (reason := as_str(get_field(c, "finish_reason")))]
     if choices:
         info.output_text = _choice_text(choices[0])
-    info.error = inband_error(get_field(obj, "error"))
-    if get_field(obj, "timings") is not None:
+    info.error = inband_error(get("error"))
+    if get("timings") is not None:
         info.server_hint = "llama.cpp"
     return info
 

@@ -23,6 +23,7 @@ from multi_llm_otel.providers._base import (
     bound_owner,
     entered_stream,
     error_message,
+    field_reader,
     get_field,
     get_path,
     http_base_url,
@@ -72,12 +73,13 @@ _STREAMS = frozenset({"anthropic.Stream", "anthropic.AsyncStream"}) | _HELPERS |
 def _read_usage(usage: object, info: ResponseInfo) -> None:
     if usage is None:
         return
-    uncached = as_int(get_field(usage, "input_tokens"))
-    read = as_int(get_field(usage, "cache_read_input_tokens"))
-    write = as_int(get_field(usage, "cache_creation_input_tokens"))
+    get = field_reader(usage)
+    uncached = as_int(get("input_tokens"))
+    read = as_int(get("cache_read_input_tokens"))
+    write = as_int(get("cache_creation_input_tokens"))
     if write is None:
         # Only the per-TTL split given: its sum is the write.
-        split = get_field(usage, "cache_creation")
+        split = get("cache_creation")
         if split is not None:
             ttl_5m = as_int(get_field(split, "ephemeral_5m_input_tokens"))
             ttl_1h = as_int(get_field(split, "ephemeral_1h_input_tokens"))
@@ -88,28 +90,26 @@ def _read_usage(usage: object, info: ResponseInfo) -> None:
     info.caching_reported = read is not None or write is not None
     if uncached is not None:
         info.input_tokens = uncached + (read or 0) + (write or 0)
-    info.output_tokens = as_int(get_field(usage, "output_tokens"))
-    info.reasoning_tokens = as_int(get_path(usage, "output_tokens_details", "thinking_tokens"))
+    info.output_tokens = as_int(get("output_tokens"))
+    info.reasoning_tokens = as_int(get_field(get("output_tokens_details"), "thinking_tokens"))
 
 
 def message_info(obj: object) -> ResponseInfo:
     """A ``Message`` (or an error body), SDK object or JSON."""
-    info = ResponseInfo(
-        response_model=as_str(get_field(obj, "model")),
-        response_id=as_str(get_field(obj, "id")),
-    )
-    _read_usage(get_field(obj, "usage"), info)
-    stop = as_str(get_field(obj, "stop_reason"))
+    get = field_reader(obj)
+    info = ResponseInfo(response_model=as_str(get("model")), response_id=as_str(get("id")))
+    _read_usage(get("usage"), info)
+    stop = as_str(get("stop_reason"))
     if stop:
         info.finish_reasons = [stop]
     texts = [
         text
-        for block in as_list(get_field(obj, "content"))
+        for block in as_list(get("content"))
         if get_field(block, "type") == "text" and (text := as_str(get_field(block, "text"))) is not None
     ]
     info.output_text = "".join(texts) if texts else None
-    if get_field(obj, "type") == "error":
-        info.error = inband_error(get_field(obj, "error"))
+    if get("type") == "error":
+        info.error = inband_error(get("error"))
     return info
 
 

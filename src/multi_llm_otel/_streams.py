@@ -9,6 +9,7 @@ exactly once, when the stream is exhausted, fails, is closed or left early, or i
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
 from typing import Any
 
 from multi_llm_otel._guard import contained
@@ -84,10 +85,10 @@ class StreamProxy(_Proxy):
 
     __slots__ = ()
 
-    def __iter__(self) -> StreamProxy:
+    def __iter__(self) -> Iterator[Any]:
         if self._ml_iter is None:
             object.__setattr__(self, "_ml_iter", iter(self._ml_wrapped))
-        return self
+        return _watching(self)
 
     def __next__(self) -> Any:
         it = self._ml_iter
@@ -136,6 +137,8 @@ class AsyncStreamProxy(_Proxy):
     __slots__ = ()
 
     def __aiter__(self) -> AsyncStreamProxy:
+        # The proxy itself, not an asynchronous generator: one left early is finalised by the
+        # event loop later, and the call must end when the consumer drops the stream.
         if self._ml_iter is None:
             object.__setattr__(self, "_ml_iter", self._ml_wrapped.__aiter__())
         return self
@@ -184,6 +187,26 @@ class AsyncStreamProxy(_Proxy):
             return await self._ml_wrapped.aclose()
         finally:
             self._ml_call.finish_stream(completed=False)
+
+
+def _watching(proxy: StreamProxy) -> Iterator[Any]:
+    """What ``iter(proxy)`` returns (a ``for`` loop's iterator, as the SDKs' streams return one
+    too): a generator costs less per item than the proxy's ``__next__`` method, and it holds
+    the proxy, whose finaliser ends the call once the consumer lets go. It ends the call when
+    the stream is exhausted or raises; a consumer leaving early closes it (``GeneratorExit``),
+    which leaves the ending to the proxy."""
+    call = proxy._ml_call
+    chunk = call.chunk
+    try:
+        for item in proxy._ml_iter:
+            chunk(item)
+            yield item
+    except GeneratorExit:
+        raise
+    except BaseException as exc:
+        call.fail(exc)
+        raise
+    call.finish_stream(completed=True)
 
 
 class DualStreamProxy(StreamProxy, AsyncStreamProxy):

@@ -137,34 +137,31 @@ class OpenAIStreamAccumulator:
 
     def add(self, chunk: object) -> None:
         if type(chunk) is self._sdk_chunk_type:
-            # The SDK's ``ChatCompletionChunk`` seen before: its declared fields are read from
-            # ``__dict__`` at once, since this runs for every chunk of every stream (about 50
-            # per answer), and a chunk with neither text nor a finish reason costs no more.
+            # The SDK's ``ChatCompletionChunk`` seen before (always a chat chunk): its declared
+            # fields are read from ``__dict__`` at once, since this runs for every chunk of
+            # every stream (about 50 per answer), and a chunk with neither text nor a finish
+            # reason costs no more.
             fields = chunk.__dict__
+            usage = fields.get("usage")
+            if usage is not None:
+                self._usage = usage
+            extra = chunk.__pydantic_extra__  # type: ignore[attr-defined]
+            if extra:
+                self._read_extra(extra)
+            if not self._id:
+                self._id = as_str(fields.get("id"))
+            if not self._model:
+                self._model = as_str(fields.get("model"))
             choices = fields.get("choices")
-            if type(choices) is list and fields.get("object") in _CHUNK_OBJECTS:
-                usage = fields.get("usage")
-                if usage is not None:
-                    self._usage = usage
-                extra = getattr(chunk, "__pydantic_extra__", None)
-                if extra:
-                    self._read_extra(extra)
-                if not self._id:
-                    self._id = as_str(fields.get("id"))
-                if not self._model:
-                    self._model = as_str(fields.get("model"))
-                for choice in choices:
-                    parts = getattr(choice, "__dict__", None)
-                    if type(parts) is dict:
-                        reason = parts.get("finish_reason")
-                        if self._text_wanted:
-                            delta = parts.get("delta")
-                            text = getattr(delta, "content", None) if delta is not None else parts.get("text")
-                            if text or reason:
-                                self._keep(parts.get("index"), text, reason)
-                        elif reason:
-                            self._keep(parts.get("index"), None, reason)
-                return
+            if type(choices) is list:
+                if self._text_wanted:
+                    self._read_choices(choices)
+                else:
+                    for choice in choices:
+                        parts = getattr(choice, "__dict__", None)
+                        if type(parts) is dict and parts.get("finish_reason"):
+                            self._keep(parts.get("index"), None, parts["finish_reason"])
+            return
         if get_field(chunk, "object") in _CHUNK_OBJECTS:
             self._add_chat_chunk(chunk)
             return
@@ -177,6 +174,16 @@ class OpenAIStreamAccumulator:
             self._add_response_event(chunk, kind)
         elif kind is None and (error := get_field(chunk, "error")) is not None:
             self._error = inband_error(error)
+
+    def _read_choices(self, choices: list[Any]) -> None:
+        for choice in choices:
+            parts = getattr(choice, "__dict__", None)
+            if type(parts) is dict:
+                delta = parts.get("delta")
+                text = getattr(delta, "content", None) if delta is not None else parts.get("text")
+                reason = parts.get("finish_reason")
+                if text or reason:
+                    self._keep(parts.get("index"), text, reason)
 
     def _read_extra(self, extra: dict[str, Any]) -> None:
         if extra.get("timings") is not None:

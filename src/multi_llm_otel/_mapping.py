@@ -142,42 +142,29 @@ def attributes_and_body(
         # Most values are plain scalars (all the decorator's are): they are their own attribute
         # and, under an ASCII key and as ASCII text, their own body value.
         kind = type(raw)
-        value: AttributeValue
+        value: object
         if kind is str or kind is float or kind is bool or (kind is int and _INT64[0] <= raw <= _INT64[1]):  # type: ignore[operator]
-            value = raw  # type: ignore[assignment]
+            value = raw
             if body is not None:
                 if type(key) is str and key.isascii() and (kind is not str or raw.isascii()):  # type: ignore[union-attr]
                     body[key] = raw
                 else:
                     put_in_body(body, key, raw)
+            if key in RESERVED or not key:
+                value = _DROPPED
         else:
-            # Finish reasons: a list of text is an array attribute; ``to_attribute`` decides the rest.
-            converted = _text_array(raw) if isinstance(raw, list) else None
-            if converted is None:
-                converted = to_attribute(raw)
-            if body is not None:
-                put_in_body(body, key, raw)
-            if converted is None:
-                if key in RESERVED or not key:
-                    dropped += 1
-                continue
-            value = converted
-        if key in RESERVED or not key:
-            dropped += 1
+            value = _converted(key, raw, body)
+        if value is None:
             continue
         genai = genai_name(key)
-        if not within_limits:
-            wanted = 1 if genai is None or genai in attrs else 2
-            if len(attrs) + wanted > room:
-                dropped += 1
-                continue
-            if max_value_length is not None:
-                value, cut = _truncate(value, max_value_length)
-                if cut:
-                    truncated.append(key)
-        attrs[key] = value
+        if value is not _DROPPED and not within_limits:
+            value = _within_limits(key, value, genai, attrs, room, max_value_length, truncated)
+        if value is _DROPPED:
+            dropped += 1
+            continue
+        attrs[key] = value  # type: ignore[assignment]
         if genai is not None and genai not in attrs:
-            attrs[genai] = _genai_value(genai, value) if genai == RESPONSE_FINISH_REASONS else value
+            attrs[genai] = _genai_value(genai, value) if genai == RESPONSE_FINISH_REASONS else value  # type: ignore[arg-type,assignment]
     if dropped:
         attrs[DROPPED_KEYS] = dropped
         _diagnostics.report(
@@ -187,6 +174,50 @@ def attributes_and_body(
         attrs[TRUNCATED_KEYS] = tuple(truncated)
         _diagnostics.report("attributes_truncated", f"metadata text past the length limit {max_value_length}")
     return attrs
+
+
+# A key left out of the attributes and counted in ``multi_llm.metadata.dropped_keys``.
+_DROPPED: Final = object()
+
+
+def _converted(key: str, raw: JSONValue, body: dict[str, JSONValue] | None) -> object:
+    """The attribute value of a metadata value that is no plain scalar (``None``: it has none,
+    ``_DROPPED``: its key cannot be an attribute key), its body entry made on the way."""
+    if key in RESERVED or not key:
+        # Left out of the attributes unconverted; the body still has it.
+        if body is not None:
+            put_in_body(body, key, raw)
+        return _DROPPED
+    # Finish reasons: a list of text is an array attribute; ``to_attribute`` decides the rest,
+    # before the body, so that a value it refuses fails the event alone.
+    converted = _text_array(raw) if isinstance(raw, list) else None
+    if converted is None:
+        converted = to_attribute(raw)
+    if body is not None:
+        put_in_body(body, key, raw)
+    return converted
+
+
+def _within_limits(
+    key: str,
+    value: object,
+    genai: str | None,
+    attrs: dict[str, AttributeValue],
+    room: int,
+    max_value_length: int | None,
+    truncated: list[str],
+) -> object:
+    """``value``, cut to the length limit (``key`` then joins ``truncated``), or ``_DROPPED``
+    when it and its GenAI name would pass the count limit."""
+    wanted = 1 if genai is None or genai in attrs else 2
+    if len(attrs) + wanted > room:
+        return _DROPPED
+    if max_value_length is None:
+        return value
+    cut_value, cut = _truncate(value, max_value_length)  # type: ignore[arg-type]
+    if cut:
+        truncated.append(key)
+    return cut_value
 
 
 def _text_array(values: list[JSONValue]) -> AttributeValue | None:

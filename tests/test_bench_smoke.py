@@ -82,3 +82,21 @@ def test_workers_produce_telemetry_and_time_a_block(tmp_path: Path) -> None:
             assert _ask(proc, {"op": "quit"}) == {"bye": True}
             assert proc.stdin is not None
             proc.stdin.close()
+
+
+def test_the_paired_harness_times_the_floor_and_the_decorator_in_one_process() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.paired", "--rounds", "1", "--scenarios", "openai,anthropic-stream"],
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout.splitlines()
+    rows = {line.split()[0]: line.split() for line in out[1:]}
+    assert set(rows) == {"openai", "anthropic-stream"}
+    for row in rows.values():
+        floor, ours = float(row[2]), float(row[4])
+        assert floor > 0
+        assert ours > 0

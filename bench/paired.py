@@ -1,0 +1,105 @@
+"""The floor and ``@llm_call`` side by side in one process: the ratio to the floor, paired.
+
+``bench/run.sh`` times every configuration in its own worker and subtracts quartiles of
+different processes; on a shared host that moves a ratio by ±0.3 between identical runs. Here
+both run in one process on their own pipelines, in alternating blocks of calls (the order
+reversed every other round), and each keeps its fastest block: the two see the same host at
+the same moments. By default the SDK clients' ``create`` replays responses and chunks captured
+once from the mock server, so only the instrumentation and the SDK's telemetry pipeline are
+timed; ``--http`` keeps the real requests. Run builds of ``src/`` one after another to compare
+them in the same window::
+
+    python -m bench.paired [--rounds 25] [--http] [--scenarios openai,anthropic] [--src DIR ...]
+
+It prints, per scenario, the CPU µs per call of the floor and of ``@llm_call``, their
+difference and the ratio of the whole calls (with ``--http``, the ratio includes the SDK's
+own work, so read the difference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _measure(port: int, rounds: int, http: bool, names: list[str]) -> dict[str, tuple[float, float]]:
+    import bench.scenarios as scen
+    from bench.configs import setup
+    from bench.own_cost import _capture, _patch
+
+    if not http:
+        captured = _capture(port)
+        made = scen.make_clients
+
+        def replaying(p: int) -> dict[str, Any]:
+            clients = made(p)
+            _patch(clients, captured)
+            return clients
+
+        scen.make_clients = replaying  # type: ignore[assignment]
+    configs = {"floor": setup("floor", port), "ours": setup("ours", port)}
+    for name in names:
+        for pipeline, call in configs.values():
+            for _ in range(200):
+                call(scen.SCENARIOS[name])
+            pipeline.flush()
+    best: dict[tuple[str, str], float] = {}
+    for round_ in range(rounds):
+        for name in names:
+            scenario = scen.SCENARIOS[name]
+            calls = 50 if scenario.stream else 100
+            order = list(configs.items())
+            if round_ % 2:
+                order.reverse()
+            for tag, (pipeline, call) in order:
+                start = time.process_time()
+                for _ in range(calls):
+                    call(scenario)
+                pipeline.flush()
+                per_call = (time.process_time() - start) / calls * 1e6
+                best[(name, tag)] = min(best.get((name, tag), per_call), per_call)
+    return {name: (best[(name, "floor")], best[(name, "ours")]) for name in names}
+
+
+def main() -> None:
+    from bench.scenarios import SCENARIOS
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--rounds", type=int, default=25)
+    ap.add_argument("--http", action="store_true", help="keep the real requests to the mock server")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--src", nargs="*", default=[], help="src/ directories to measure in turn (default: this one)")
+    ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    names = args.scenarios.split(",")
+    os.environ["ANTHROPIC_OPEN_TELEMETRY"] = "false"
+    os.environ["MULTI_LLM_OTEL_PRICES"] = "off"
+    if args.child:
+        for name, (floor, ours) in _measure(args.child, args.rounds, args.http, names).items():
+            ratio = ours / floor
+            print(f"  {name:17} floor {floor:7.1f}  @llm_call {ours:7.1f}  +{ours - floor:6.1f} µs  ratio {ratio:.2f}")
+        return
+    server = subprocess.Popen([sys.executable, "-m", "bench.mockserver"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline().split()[1])
+        for src in args.src or [str(REPO / "src")]:
+            print(src, flush=True)
+            env = dict(os.environ, PYTHONPATH=f"{src}{os.pathsep}{REPO}")
+            command = [sys.executable, "-m", "bench.paired", "--child", str(port), "--rounds", str(args.rounds)]
+            command += ["--scenarios", args.scenarios, *(["--http"] if args.http else [])]
+            subprocess.run(command, cwd=REPO, env=env, check=True)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()

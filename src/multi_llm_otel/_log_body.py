@@ -20,13 +20,12 @@ is left out of the body, reported as ``metadata_value_rejected``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Final
 
 from multi_llm_otel import _diagnostics
 from multi_llm_otel._json_value import MAX_DEPTH, JSONValue, _clean_str, to_json_value
 
-__all__ = ["log_body", "put"]
+__all__ = ["put"]
 
 _MIN: Final = -(2**63)
 _MAX: Final = 2**63 - 1
@@ -83,30 +82,10 @@ def _json_text(value: object) -> str | None:
     return _clean_str(text)
 
 
-def log_body(metadata: Mapping[str, object]) -> dict[str, JSONValue]:
-    """A JSON-valued copy of ``metadata`` (the batch exports later; the event may change).
-    Each key is converted on its own, so one bad value costs only itself."""
-    body: dict[str, JSONValue] = {}
-    for key, value in metadata.items():
-        # Most values are plain scalars (every value the decorator writes is): they need no
-        # conversion, and ASCII text cannot hold a lone surrogate.
-        if isinstance(key, str) and key.isascii():
-            if value is None or isinstance(value, (bool, float)):
-                body[key] = value
-                continue
-            if isinstance(value, str) and value.isascii():
-                body[key] = value
-                continue
-            if type(value) is int and _MIN <= value <= _MAX:
-                body[key] = value
-                continue
-        put(body, key, value)
-    return body
-
-
 def put(body: dict[str, JSONValue], key: object, value: object) -> None:
-    """Copy one metadata entry into ``body`` by the rule above; the plain scalars under ASCII
-    keys that ``log_body`` copies as they are may come here too."""
+    """Copy one metadata entry into ``body`` by the rule above. The attribute mapping, which
+    makes the body in the same pass, copies a plain scalar under an ASCII key (ASCII text, a
+    bool, a float, an int64) itself: only the other entries need come here."""
     # Finish reasons: a short list of ASCII words, copied as such.
     if (
         type(key) is str

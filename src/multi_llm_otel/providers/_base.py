@@ -262,6 +262,17 @@ def field_reader(obj: object) -> Callable[[str], object]:
     return functools.partial(get_field, obj)
 
 
+def generator_file(obj: object, qualnames: frozenset[str]) -> str | None:
+    """The source file of a generator (or async generator) made by one of the functions named
+    ``qualnames``; ``None`` for anything else. SDKs that stream through a generator function of
+    their own (Ollama, Google Gen AI) are told apart by it: the generator has no class of theirs."""
+    if getattr(obj, "__qualname__", None) not in qualnames:
+        return None
+    code = getattr(obj, "gi_code", None) or getattr(obj, "ag_code", None)
+    filename = getattr(code, "co_filename", None)
+    return filename if isinstance(filename, str) else None
+
+
 def get_path(obj: object, *names: str) -> object:
     for name in names:
         if obj is None:

@@ -29,6 +29,7 @@ from multi_llm_otel.providers._base import (
     bound_owner,
     comes_from,
     error_message,
+    generator_file,
     get_field,
     get_path,
     item_count,
@@ -163,11 +164,8 @@ class GoogleGenAIExtractor(Extractor):
         return response_info(obj)
 
     def owns_stream(self, obj: object) -> bool:
-        if getattr(obj, "__qualname__", None) not in _STREAM_QUALNAMES:
-            return False
-        code = getattr(obj, "gi_code", None) or getattr(obj, "ag_code", None)
-        filename = getattr(code, "co_filename", None)
-        return isinstance(filename, str) and _SDK_DIR in filename
+        filename = generator_file(obj, _STREAM_QUALNAMES)
+        return filename is not None and _SDK_DIR in filename
 
     def owns_error(self, exc: BaseException) -> bool:
         return comes_from(type(exc), _SDK)

@@ -21,6 +21,7 @@ from multi_llm_otel.providers._base import (
     as_str,
     bound_owner,
     error_message,
+    generator_file,
     get_field,
     get_path,
     inband_error,
@@ -120,11 +121,8 @@ class OllamaExtractor(Extractor):
         return ollama_info(obj)
 
     def owns_stream(self, obj: object) -> bool:
-        if getattr(obj, "__qualname__", None) not in _STREAM_QUALNAMES:
-            return False
-        code = getattr(obj, "gi_code", None) or getattr(obj, "ag_code", None)
-        filename = getattr(code, "co_filename", None)
-        return isinstance(filename, str) and filename.endswith(_SDK_FILE)
+        filename = generator_file(obj, _STREAM_QUALNAMES)
+        return filename is not None and filename.endswith(_SDK_FILE)
 
     def accumulator(self, stream: object) -> OllamaStreamAccumulator:
         return OllamaStreamAccumulator()

@@ -15,19 +15,16 @@ from multi_llm_otel.providers._base import (
     Extractor,
     RequestInfo,
     ResponseInfo,
-    as_float,
     as_int,
     as_list,
     as_str,
     bound_owner,
     entered_stream,
     error_message,
-    first_int,
     get_field,
     get_path,
     http_base_url,
     inband_error,
-    item_count,
     lineage,
     provider_code,
     read_stream_items,
@@ -366,18 +363,13 @@ class OpenAIExtractor(Extractor):
         )
 
     def request(self, kwargs: Mapping[str, object]) -> RequestInfo:
-        messages = kwargs.get("messages")
-        return RequestInfo(
-            model=as_str(kwargs.get("model")),
-            stream=kwargs.get("stream") is True,
-            max_tokens=first_int(kwargs, "max_completion_tokens", "max_tokens", "max_output_tokens"),
-            temperature=as_float(kwargs.get("temperature")),
-            top_p=as_float(kwargs.get("top_p")),
-            tool_count=item_count(kwargs.get("tools")),
-            response_format=_response_format(kwargs),
-            messages=messages if messages is not None else kwargs.get("input"),
-            system_instructions=kwargs.get("instructions"),
-        )
+        # The base class reads the OpenAI names; the Responses API adds ``input`` and ``instructions``.
+        info = super().request(kwargs)
+        info.response_format = _response_format(kwargs)
+        if info.messages is None:
+            info.messages = kwargs.get("input")
+        info.system_instructions = kwargs.get("instructions")
+        return info
 
 
 EXTRACTOR = OpenAIExtractor()

@@ -322,14 +322,7 @@ def test_an_entry_point_plugin_loads_on_first_use_and_picks_its_place(tmp_path: 
         print(providers.for_response({"plugin": True, "choices": []}).name)
         """
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
-    ).stdout.split()
-    assert out == ["False", "True", "plugin"]
+    assert _python(code, tmp_path).split() == ["False", "True", "plugin"]
 
 
 def test_a_broken_entry_point_is_reported_not_raised(tmp_path: Path) -> None:
@@ -338,14 +331,18 @@ def test_a_broken_entry_point_is_reported_not_raised(tmp_path: Path) -> None:
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[multi_llm_otel.providers]\nbroken = no_such_module:thing\n")
     code = "import multi_llm_otel as m, multi_llm_otel.providers as p\nprint(len(p.registered()) > 4, m.stats())"
-    out = subprocess.run(
+    assert _python(code, tmp_path).strip() == "True {'provider_plugin_failed': 1}"
+
+
+def _python(code: str, path: Path) -> str:
+    """What ``code`` prints in a fresh interpreter that finds packages in ``path``."""
+    return subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         check=True,
-        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(path), "PATH": "/usr/bin:/bin"},
     ).stdout
-    assert out.strip() == "True {'provider_plugin_failed': 1}"
 
 
 def test_plain_data_arguments_are_never_taken_for_clients() -> None:

@@ -16,11 +16,15 @@ attributes. It never raises into, and never blocks, the record's own pipeline.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk._logs import LogRecordProcessor
+from opentelemetry.sdk.trace import Event
+from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.trace import INVALID_SPAN_ID, INVALID_TRACE_ID
 
 from multi_llm_otel import _diagnostics
@@ -76,12 +80,87 @@ def _bridge(record: LogRecord, name: str) -> bool:
         return False
     timestamp = record.timestamp if record.timestamp is not None else record.observed_timestamp
     attributes = record.attributes
+    if type(span) in _SDK_SPANS and _REUSE_CLEANED:
+        sdk_span = cast(SdkSpan, span)
+        copied = _cleaned_copy(sdk_span, attributes)
+        if copied is not None:
+            sdk_span._add_event(Event(name=name, attributes=copied, timestamp=timestamp))
+            return True
     # add_event copies the attributes into the span event's own bounded mapping. The SDK's
     # bounded mapping iterates slowly through the Mapping protocol (a lock and a look-up
     # per key); its plain dict, where it has one, gives the same items at dict speed.
     plain = getattr(attributes, "_dict", None)
     span.add_event(name, plain if type(plain) is dict else attributes, timestamp)
     return True
+
+
+_SCALARS = frozenset({str, bool, int, float})
+# The SDK's own span classes (its tracer makes ``_Span``s), whose ``add_event`` is known; a
+# subclass may change it and goes through it.
+_SDK_SPANS = frozenset(c for c in (SdkSpan, getattr(sdk_trace, "_Span", None)) if isinstance(c, type))
+
+
+def _cleaned_copy(span: SdkSpan, attributes: object) -> BoundedAttributes | None:
+    """The span event's attributes made from the record's without cleaning them again, when
+    that yields exactly what ``Span.add_event`` would make; else ``None``.
+
+    ``add_event`` cleans every value again (most of a bridged event's cost), although the
+    log record's attributes are cleaned already. Cleaning is idempotent on what it produced,
+    so a copy of the record's mapping is the same result when the span's limits take every
+    key and every value as it is: no more keys than the event count limit, and values cut at
+    least as short as the span's length limit. Only immutable values (scalars and tuples of
+    scalars) are shared between the two copies.
+    """
+    if type(attributes) is not BoundedAttributes:
+        return None
+    limits = span._limits
+    items = attributes._dict
+    max_count = limits.max_event_attributes
+    if max_count is not None and len(items) > max_count:
+        return None
+    max_length = limits.max_attribute_length
+    if max_length is not None and (attributes.max_value_len is None or attributes.max_value_len > max_length):
+        return None
+    scalars = _SCALARS
+    for value in items.values():
+        if type(value) not in scalars and not (type(value) is tuple and all(type(v) in scalars for v in value)):
+            return None
+    return _frozen(max_count, dict(items), max_length)
+
+
+def _frozen(max_count: int | None, items: dict[str, Any], max_length: int | None) -> BoundedAttributes:
+    copied = BoundedAttributes(max_count, None, immutable=False, max_value_len=max_length)
+    copied._dict = items
+    copied._immutable = True
+    return copied
+
+
+def _reuse_works() -> bool:
+    """Whether this SDK's ``BoundedAttributes`` and ``Span`` are still built as ``_cleaned_copy``
+    expects; if not, every event goes through ``add_event``."""
+    sample: dict[str, Any] = {"a": "text", "b": 1, "c": 2.5, "d": True, "e": ("x", "y")}
+    try:
+        made = BoundedAttributes(8, {**sample, "e": ["x", "y"]}, immutable=True, max_value_len=4)
+        copied = _frozen(8, dict(made._dict), 4)
+        try:
+            copied["f"] = 1
+        except TypeError:
+            frozen = True
+        else:
+            frozen = False
+        return (
+            frozen
+            and dict(made) == dict(copied) == sample
+            and len(copied) == len(sample)
+            and copied.dropped == made.dropped == 0
+            and (copied.maxlen, copied.max_value_len) == (made.maxlen, made.max_value_len)
+            and callable(getattr(SdkSpan, "_add_event", None))
+        )
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+_REUSE_CLEANED = _reuse_works()
 
 
 def add_bridge(provider: Any) -> None:

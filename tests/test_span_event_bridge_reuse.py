@@ -19,9 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from multi_llm_otel import EventToSpanEventBridge, _span_event_bridge
 
-scalars = st.one_of(
-    st.text(max_size=12), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False)
-)
+scalars = st.one_of(st.text(max_size=12), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False))
 values = st.one_of(
     scalars,
     st.lists(st.text(max_size=12), max_size=3),

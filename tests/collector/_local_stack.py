@@ -11,12 +11,23 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.collector._procs import LOOPBACK, REPO, free_ports, port_open, wait_until
 
 SCRIPT = REPO / "scripts" / "local-stack"
+
+# A terminal starts its foreground job with SIGINT at its default action. A test run started in
+# the background (``nohup``, ``&`` in a script, some CI runners) has it ignored, and bash can
+# neither trap nor restore a signal ignored when it starts: the script would then never see
+# the Ctrl-C a user's terminal sends. So the script starts as from a terminal.
+_AS_FROM_A_TERMINAL = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])",
+]
 
 
 @dataclass
@@ -57,7 +68,7 @@ class LocalStack:
         root.mkdir(parents=True, exist_ok=True)
         with open(stack.stdout_path, "wb") as out, open(stack.stderr_path, "wb") as err:
             stack.proc = subprocess.Popen(
-                ["bash", str(SCRIPT), *args],
+                [*_AS_FROM_A_TERMINAL, "bash", str(SCRIPT), *args],
                 stdout=out,
                 stderr=err,
                 stdin=subprocess.DEVNULL,
@@ -125,6 +136,14 @@ class LocalStack:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             self.proc.wait(10)
+
+
+def ignores_sigint(pid: int) -> bool:
+    """Whether process ``pid`` has SIGINT set to be ignored."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    raise LookupError(f"no SigIgn line for process {pid}")
 
 
 def children(pid: int) -> dict[str, int]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.collector._local_stack import LocalStack
+from tests.collector._local_stack import LocalStack, ignores_sigint
 from tests.collector._local_stack import children as local_children
 from tests.collector._procs import REPO, attributes_dict, get_json, get_text, otlp_spans, wait_until
 from tests.collector._stack import Jaeger
@@ -174,6 +174,7 @@ def test_ctrl_c_stops_all_three(otelcol: Path, jaeger: Path, prometheus: Path, t
     stack = LocalStack.start(tmp_path, "--no-ui")
     try:
         assert stack.proc is not None
+        assert not ignores_sigint(stack.proc.pid), "started as a terminal starts it"
         os.killpg(stack.proc.pid, signal.SIGINT)  # what a terminal sends to its foreground job
         assert stack.proc.wait(60) == 0
         assert stack.listening() == []

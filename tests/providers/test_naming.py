@@ -82,3 +82,9 @@ def test_a_clients_base_url_is_read_afresh_when_it_changes() -> None:
     assert http_base_url(client.chat.completions.create) == "http://127.0.0.1:9/v1/"
     client.base_url = "https://api.openai.com/v1"  # type: ignore[assignment]
     assert http_base_url(client) == "https://api.openai.com/v1/"
+    assert http_base_url(client.chat.completions.create) == "https://api.openai.com/v1/"
+    anthropic = pytest.importorskip("anthropic")
+    other = anthropic.Anthropic(base_url="http://127.0.0.1:10", api_key="sk-ant-test")
+    assert http_base_url(other.messages.create) == "http://127.0.0.1:10"
+    other.base_url = "http://127.0.0.1:11"  # type: ignore[assignment]
+    assert http_base_url(other.messages.create) == "http://127.0.0.1:11"

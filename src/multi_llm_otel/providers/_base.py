@@ -495,10 +495,14 @@ def item_count(value: object) -> int | None:
 def http_base_url(obj: object) -> str | None:
     """The base URL of an HTTP SDK's client (OpenAI, Anthropic), or of one of its resources."""
     target = bound_owner(obj)
-    # Both SDKs' clients keep what their ``base_url`` property returns in ``_base_url``: read
-    # there, it costs a dictionary look-up instead of a property behind an attribute miss.
-    attrs = getattr(target, "__dict__", None)
-    url = attrs.get("_base_url") if type(attrs) is dict else None
+    # Both SDKs' clients keep what their ``base_url`` property returns in an attribute, and
+    # their resources (``client.chat.completions``) keep the client in ``_client``: read there,
+    # it costs dictionary look-ups instead of properties behind attribute misses (OpenAI's
+    # imports a module on every read). A client's own ``_client`` is its HTTP client.
+    url = _kept_base_url(target)
+    if url is None and not hasattr(type(target), "base_url"):
+        attrs = getattr(target, "__dict__", None)
+        url = _kept_base_url(attrs.get("_client")) if type(attrs) is dict else None
     if url is None:
         url = get_field(target, "base_url")
     if url is None:
@@ -514,6 +518,17 @@ def http_base_url(obj: object) -> str | None:
         _URL_TEXT.clear()
     _URL_TEXT[id(url)] = (url, text)
     return text
+
+
+def _kept_base_url(client: object) -> object:
+    """What the client's ``base_url`` property returns, from where the current OpenAI SDK
+    (``_configured_base_url``) or Anthropic's and earlier OpenAI's (``_base_url``) keep it;
+    ``None`` if neither."""
+    attrs = getattr(client, "__dict__", None)
+    if type(attrs) is not dict:
+        return None
+    url = attrs.get("_configured_base_url")
+    return attrs.get("_base_url") if url is None else url
 
 
 _URLS_REMEMBERED = 64

@@ -438,6 +438,37 @@ def test_openai_sdk_stream_at_lm_studio(telemetry: Captured) -> None:
     }
 
 
+def test_a_chunk_the_accumulator_cannot_read_leaves_the_stream_whole(
+    telemetry: Captured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from multi_llm_otel.providers.openai import OpenAIStreamAccumulator
+
+    read = OpenAIStreamAccumulator.add
+    seen: list[object] = []
+
+    def fails_on_the_second(self: OpenAIStreamAccumulator, chunk: object) -> None:
+        seen.append(chunk)
+        if len(seen) == 2:
+            raise ValueError("a chunk from a newer SDK")
+        read(self, chunk)
+
+    monkeypatch.setattr(OpenAIStreamAccumulator, "add", fails_on_the_second)
+    body = rec.sse(lm_studio_chunks(), named=False, done=True)
+    client = openai_client(
+        lambda request: httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body),
+        "http://localhost:1234/v1",
+    )
+    chunks = list(ask_openai(client, model="qwen2.5-7b-instruct", messages=HI, stream=True))
+
+    assert len(chunks) == 5, "the consumer gets every chunk"
+    assert len(seen) == 2, "the accumulator is not asked again"
+    response = meta(telemetry, "llm_response")
+    assert (response["chunk_count"], response["completed"]) == (5, True)
+    assert "finish_reasons" not in response, "what came after the failure was not read"
+    assert multi_llm_otel.stats() == {"stream_chunk_unreadable": 1}
+    multi_llm_otel.reset_stats()  # expected here, unlike in the other tests
+
+
 def test_lm_studio_error_in_a_200_body_through_the_openai_sdk(telemetry: Captured) -> None:
     # LM Studio answers some failures (an unknown path) with HTTP 200 and a string error.
     client = openai_client(

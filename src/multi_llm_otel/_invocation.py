@@ -158,8 +158,12 @@ class Call:
             try:
                 acc.add(item)
             except Exception as exc:  # noqa: BLE001 - inline, not the guard: per chunk, and it drops the accumulator
-                self.accumulator = None
-                _diagnostics.report("stream_chunk_unreadable", str(exc), exc)
+                self.unreadable_chunk(exc)
+
+    def unreadable_chunk(self, exc: Exception) -> None:
+        """The accumulator failed on a chunk: the rest of the stream is counted, not read."""
+        self.accumulator = None
+        _diagnostics.report("stream_chunk_unreadable", str(exc), exc)
 
     def generated(self, item: object) -> None:
         """An item a generator function yielded: the first one picks the stream's accumulator."""

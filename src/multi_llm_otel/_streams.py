@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
+from time import perf_counter
 from typing import Any
 
 from multi_llm_otel._guard import contained
@@ -196,10 +197,20 @@ def _watching(proxy: StreamProxy) -> Iterator[Any]:
     the stream is exhausted or raises; a consumer leaving early closes it (``GeneratorExit``),
     which leaves the ending to the proxy."""
     call = proxy._ml_call
-    chunk = call.chunk
+    # ``Call.chunk`` inlined: this runs for every chunk of every stream.
+    record = call.record
+    add = None if call.accumulator is None else call.accumulator.add
     try:
         for item in proxy._ml_iter:
-            chunk(item)
+            if record.first_chunk_at is None:
+                record.first_chunk_at = perf_counter()
+            record.chunks += 1
+            if add is not None:
+                try:
+                    add(item)
+                except Exception as exc:  # noqa: BLE001 - as in Call.chunk: it drops the accumulator
+                    add = None
+                    call.unreadable_chunk(exc)
             yield item
     except GeneratorExit:
         raise

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import multi_llm_otel
 from multi_llm_otel import BusinessEvent, EventScope, event_types
+from multi_llm_otel._events import uuid_text
 from multi_llm_otel._json_value import MAX_DEPTH
 
 
@@ -76,6 +77,13 @@ def test_new_ids_behave_as_any_uuid() -> None:
         value = BusinessEvent.new("x").id.int
         ored, anded = ored | value, anded & value
     assert bin(ored ^ anded).count("1") == 122
+
+
+@given(st.uuids())
+def test_an_ids_text_is_its_str(value: uuid.UUID) -> None:
+    assert uuid_text(value) == str(value)
+    made = BusinessEvent.new("x").id
+    assert uuid_text(made) == str(made)
 
 
 def test_ids_ignore_the_applications_random_seed_and_differ_in_a_forked_child() -> None:

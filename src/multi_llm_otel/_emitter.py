@@ -21,7 +21,7 @@ from opentelemetry.metrics import get_meter_provider
 from multi_llm_otel import _attribute_names as names
 from multi_llm_otel import _diagnostics, event_types
 from multi_llm_otel._call_metrics import CallMetrics
-from multi_llm_otel._events import BusinessEvent, EventScope
+from multi_llm_otel._events import BusinessEvent, EventScope, uuid_text
 from multi_llm_otel._guard import contained, describe, never_raise
 from multi_llm_otel._json_value import JSONValue, _clean_str
 from multi_llm_otel._mapping import AttributeValue, attributes_and_body, scope_attributes
@@ -150,7 +150,7 @@ class Emitter:
         # that the OTLP encoder cannot refuse: see _log_body.
         body: dict[str, JSONValue] = {}
         attributes = attributes_and_body(
-            str(event.id),
+            uuid_text(event.id),
             event.metadata,
             scope_attrs,
             max_attributes=self.max_attributes,

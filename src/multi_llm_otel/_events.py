@@ -114,6 +114,12 @@ def _uuid4() -> uuid.UUID:
     return value
 
 
+def uuid_text(value: uuid.UUID) -> str:
+    """``str(value)``, at half its cost: every event's id becomes an attribute."""
+    digits = "%032x" % value.int  # noqa: UP031 - faster than a format specifier
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
 def _check_id(value: object) -> uuid.UUID:
     if isinstance(value, uuid.UUID):
         return value

@@ -40,6 +40,9 @@ __all__ = ["Emitter", "active", "emit", "install"]
 SCOPE_NAME: Final = "multi_llm_otel"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ERROR_TYPES = frozenset({event_types.LLM_ERROR, event_types.ERROR})
+# Enum members read once: each read from the class goes through a descriptor.
+_ERROR: Final = SeverityNumber.ERROR
+_INFO: Final = SeverityNumber.INFO
 
 
 def to_unix_nanos(moment: datetime) -> int:
@@ -166,7 +169,7 @@ class Emitter:
         self.logger.emit(
             timestamp=to_unix_nanos(event.created_at),
             context=context,
-            severity_number=SeverityNumber.ERROR if error else SeverityNumber.INFO,
+            severity_number=_ERROR if error else _INFO,
             severity_text="ERROR" if error else "INFO",
             body=body,
             attributes=attributes,

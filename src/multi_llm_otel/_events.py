@@ -29,7 +29,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Final
 
 from multi_llm_otel import _diagnostics
 from multi_llm_otel._json_value import JSONValue, _clean_str, to_json_value
@@ -105,12 +105,16 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_ids.seed)
 
 
+# An enum member read from its class goes through a descriptor each time.
+_SAFETY_UNKNOWN: Final = uuid.SafeUUID.unknown
+
+
 def _uuid4() -> uuid.UUID:
     """A random (version 4) UUID, made the way ``UUID`` unpickles: the constructor's argument
     checks cost more than the random bits, and every call makes three events."""
     value = object.__new__(uuid.UUID)
     object.__setattr__(value, "int", (_ids.getrandbits(128) & _V4_CLEAR) | _V4_SET)
-    object.__setattr__(value, "is_safe", uuid.SafeUUID.unknown)
+    object.__setattr__(value, "is_safe", _SAFETY_UNKNOWN)
     return value
 
 

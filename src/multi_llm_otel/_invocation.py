@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span
 
+# Read once: an enum member read from its class goes through a descriptor each time.
+_CLIENT = SpanKind.CLIENT
+
 # How a call ended: what was read, whether it completed, the error, the exception raised.
 _Outcome = tuple[ResponseInfo, bool, "ErrorInfo | None", "BaseException | None"]
 
@@ -88,7 +91,7 @@ class Call:
             attrs.update(self._scope_attrs)
             # The name is no attribute: a lone surrogate in it would fail the whole span batch.
             name = _clean_str(build.span_name(record))
-            self.span: Span | None = emitter.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+            self.span: Span | None = emitter.tracer.start_span(name, kind=_CLIENT, attributes=attrs)
             self.context = trace.set_span_in_context(self.span)
         else:
             self.span = None

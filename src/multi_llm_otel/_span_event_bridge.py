@@ -123,7 +123,8 @@ def _cleaned_copy(span: SdkSpan, attributes: object) -> BoundedAttributes | None
         return None
     scalars = _SCALARS
     for value in items.values():
-        if type(value) not in scalars and not (type(value) is tuple and all(type(v) in scalars for v in value)):
+        kind = type(value)
+        if kind not in scalars and not (kind is tuple and scalars.issuperset(map(type, value))):  # type: ignore[arg-type]
             return None
     return _frozen(max_count, dict(items), max_length)
 

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -528,3 +530,76 @@ def test_nothing_is_warned_for_a_plain_event(captured: Captured, caplog: pytest.
     emit_in_span(captured, rich_event(), EventScope.user("u"))
     assert [r for r in caplog.records if r.name.startswith("multi_llm_otel")] == []
     assert multi_llm_otel.stats() == {}
+
+
+_ascii = st.one_of(st.sampled_from(["stop", "gpt-4o", "length", ""]), st.text(alphabet="abc-_.:", max_size=6))
+_plain_values = st.one_of(
+    _ascii,
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.lists(_ascii, min_size=1, max_size=3),
+)
+_odd_values = st.one_of(
+    st.text(min_size=1, max_size=4).filter(lambda t: not t.isascii()),
+    st.sampled_from(["\ud800", "modèle"]),
+    st.sampled_from([2**63, -(2**63) - 1, 2**70]),
+    st.none(),
+    st.just([]),
+    st.lists(st.integers(-3, 3), min_size=1, max_size=2),
+    st.lists(st.one_of(_ascii, st.just("é")), min_size=1, max_size=2),
+    st.dictionaries(st.sampled_from(["a", "b"]), st.integers(), max_size=2),
+)
+_plain_keys = st.one_of(st.sampled_from(sorted(GENAI_NAMES)), st.sampled_from(sorted(GENAI_NAMES.values())))
+_odd_keys = st.sampled_from(["multi_llm.event.id", "multi_llm.event.scope", "user.id", "", "modèle"])
+# Mostly metadata the whole-dictionary pass takes (as the decorator's is), some with one odd
+# key or value that sends it to the key-by-key pass.
+_metadata = st.tuples(
+    st.dictionaries(_plain_keys, _plain_values, max_size=14),
+    st.one_of(
+        st.just({}),
+        st.dictionaries(_plain_keys, _odd_values, min_size=1, max_size=1),
+        st.dictionaries(_odd_keys, _plain_values, min_size=1, max_size=1),
+    ),
+).map(lambda parts: {**parts[0], **parts[1]})
+
+
+@settings(max_examples=400, deadline=None)
+@given(_metadata)
+def test_the_whole_dictionary_pass_matches_the_key_by_key_pass(metadata: dict[str, Any]) -> None:
+    # The decorator's events take the cheaper pass (their keys and values are plain): what it
+    # makes must be what the key-by-key pass makes, on any metadata it takes.
+    from multi_llm_otel import _mapping
+
+    def both() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        made = []
+        for plain in (True, False):
+            body: dict[str, Any] = {}
+            with pytest.MonkeyPatch.context() as patch:
+                if not plain:
+                    patch.setattr(_mapping, "_plain_pass", lambda *_: False)
+                attrs = _mapping.attributes_and_body(
+                    "id",
+                    metadata,
+                    {"multi_llm.event.scope": "system"},
+                    max_attributes=128,
+                    max_value_length=None,
+                    body=body,
+                )
+            made.append((attrs, body))
+        return made
+
+    (fast, fast_body), (checked, checked_body) = both()
+    assert fast == checked
+    assert fast_body == checked_body
+    multi_llm_otel.reset_stats()
+
+
+def test_the_decorators_events_take_the_whole_dictionary_pass() -> None:
+    # Without it the property above would compare the key-by-key pass with itself.
+    from multi_llm_otel import _mapping
+
+    metadata = {"provider": "openai", "model": "gpt-4o", "input_tokens": 3, "finish_reasons": ["stop"], "stream": True}
+    attrs: dict[str, Any] = {}
+    assert _mapping._plain_pass(metadata, attrs, {})
+    assert attrs["gen_ai.response.finish_reasons"] == ("stop",)

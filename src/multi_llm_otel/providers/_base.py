@@ -288,6 +288,8 @@ def as_int(value: object) -> int | None:
     """An integer count, or ``None``; ``bool``, negative or fractional numbers are not counts,
     and neither is a number past int64 (OTLP's integer, and what a histogram can record): a
     server's ``10**400`` costs that one value, not the span and the metrics with it."""
+    if type(value) is int:  # nearly every count: one test instead of three
+        return value if 0 <= value <= _MAX_COUNT else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

@@ -1,9 +1,10 @@
-"""The floor and ``@llm_call`` side by side in one process: the ratio to the floor, paired.
+"""The uninstrumented call, the floor and ``@llm_call`` side by side in one process: the
+ratio to the floor, paired.
 
 ``bench/run.sh`` times every configuration in its own worker and subtracts quartiles of
 different processes; on a shared host that moves a ratio by ±0.3 between identical runs. Here
-both run in one process on their own pipelines, in alternating blocks of calls (the order
-reversed every other round), and each keeps its fastest block: the two see the same host at
+the three run in one process on their own pipelines, in blocks of calls whose order rotates
+and reverses from round to round, and each keeps its fastest block: they see the same host at
 the same moments. By default the SDK clients' ``create`` replays responses and chunks captured
 once from the mock server, so only the instrumentation and the SDK's telemetry pipeline are
 timed; ``--http`` keeps the real requests. Run builds of ``src/`` one after another to compare
@@ -11,9 +12,9 @@ them in the same window::
 
     python -m bench.paired [--rounds 25] [--http] [--scenarios openai,anthropic] [--src DIR ...]
 
-It prints, per scenario, the CPU µs per call of the floor and of ``@llm_call``, their
-difference and the ratio of the whole calls (with ``--http``, the ratio includes the SDK's
-own work, so read the difference).
+It prints, per scenario, the CPU µs per call of each, ``@llm_call``'s µs above the floor, and
+the overhead ratio as ``bench/run.sh`` defines it: what ``@llm_call`` adds to the
+uninstrumented call over what the floor adds.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _measure(port: int, rounds: int, http: bool, names: list[str]) -> dict[str, tuple[float, float]]:
+def _measure(port: int, rounds: int, http: bool, names: list[str]) -> dict[str, tuple[float, float, float]]:
+    """Per scenario: CPU µs per call of the uninstrumented call, the floor and ``@llm_call``."""
     import bench.scenarios as scen
     from bench.configs import setup
     from bench.own_cost import _capture, _patch
@@ -44,7 +46,7 @@ def _measure(port: int, rounds: int, http: bool, names: list[str]) -> dict[str, 
             return clients
 
         scen.make_clients = replaying  # type: ignore[assignment]
-    configs = {"floor": setup("floor", port), "ours": setup("ours", port)}
+    configs = {"baseline": setup("baseline", port), "floor": setup("floor", port), "ours": setup("ours", port)}
     for name in names:
         for pipeline, call in configs.values():
             for _ in range(200):
@@ -56,7 +58,10 @@ def _measure(port: int, rounds: int, http: bool, names: list[str]) -> dict[str, 
             scenario = scen.SCENARIOS[name]
             calls = 50 if scenario.stream else 100
             order = list(configs.items())
-            if round_ % 2:
+            # Each configuration first, middle and last in turn, each way round.
+            shift = round_ % len(order)
+            order = order[shift:] + order[:shift]
+            if (round_ // len(order)) % 2:
                 order.reverse()
             for tag, (pipeline, call) in order:
                 start = time.process_time()
@@ -65,7 +70,7 @@ def _measure(port: int, rounds: int, http: bool, names: list[str]) -> dict[str, 
                 pipeline.flush()
                 per_call = (time.process_time() - start) / calls * 1e6
                 best[(name, tag)] = min(best.get((name, tag), per_call), per_call)
-    return {name: (best[(name, "floor")], best[(name, "ours")]) for name in names}
+    return {name: (best[(name, "baseline")], best[(name, "floor")], best[(name, "ours")]) for name in names}
 
 
 def main() -> None:
@@ -82,9 +87,12 @@ def main() -> None:
     os.environ["ANTHROPIC_OPEN_TELEMETRY"] = "false"
     os.environ["MULTI_LLM_OTEL_PRICES"] = "off"
     if args.child:
-        for name, (floor, ours) in _measure(args.child, args.rounds, args.http, names).items():
-            ratio = ours / floor
-            print(f"  {name:17} floor {floor:7.1f}  @llm_call {ours:7.1f}  +{ours - floor:6.1f} µs  ratio {ratio:.2f}")
+        for name, (base, floor, ours) in _measure(args.child, args.rounds, args.http, names).items():
+            ratio = (ours - base) / (floor - base)
+            print(
+                f"  {name:17} uninstrumented {base:7.1f}  floor {floor:7.1f}  @llm_call {ours:7.1f}"
+                f"  +{ours - floor:6.1f} µs  overhead ratio {ratio:.2f}"
+            )
         return
     server = subprocess.Popen([sys.executable, "-m", "bench.mockserver"], cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:

@@ -97,6 +97,7 @@ def test_the_paired_harness_times_the_floor_and_the_decorator_in_one_process() -
     rows = {line.split()[0]: line.split() for line in out[1:]}
     assert set(rows) == {"openai", "anthropic-stream"}
     for row in rows.values():
-        floor, ours = float(row[2]), float(row[4])
-        assert floor > 0
-        assert ours > 0
+        base, floor, ours = float(row[2]), float(row[4]), float(row[6])
+        assert 0 < base < floor, "the floor's telemetry costs something"
+        assert ours > base
+        assert float(row[-1]) == pytest.approx((ours - base) / (floor - base), abs=0.01)

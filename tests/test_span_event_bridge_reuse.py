@@ -132,6 +132,16 @@ def test_an_sdk_built_differently_turns_the_reuse_off(monkeypatch: pytest.Monkey
     monkeypatch.setattr(_span_event_bridge, "BoundedAttributes", Reshaped)
     assert not _span_event_bridge._reuse_works()
 
+    class Grown(BoundedAttributes):
+        """As a future SDK might: state the copy would not set."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.frozen_at = 0
+
+    monkeypatch.setattr(_span_event_bridge, "BoundedAttributes", Grown)
+    assert not _span_event_bridge._reuse_works()
+
 
 def test_a_subclassed_span_goes_through_its_own_add_event(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []

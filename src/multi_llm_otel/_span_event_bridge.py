@@ -16,6 +16,7 @@ attributes. It never raises into, and never blocks, the record's own pipeline.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, cast
 
 from opentelemetry import context as otel_context
@@ -122,17 +123,22 @@ def _cleaned_copy(span: SdkSpan, attributes: object) -> BoundedAttributes | None
     if max_length is not None and (attributes.max_value_len is None or attributes.max_value_len > max_length):
         return None
     scalars = _SCALARS
-    for value in items.values():
-        kind = type(value)
-        if kind not in scalars and not (kind is tuple and scalars.issuperset(map(type, value))):  # type: ignore[arg-type]
-            return None
+    # One C-level test for the usual case, scalars only; then each value, for tuples.
+    if not scalars.issuperset(map(type, items.values())):
+        for value in items.values():
+            kind = type(value)
+            if kind not in scalars and not (kind is tuple and scalars.issuperset(map(type, value))):  # type: ignore[arg-type]
+                return None
     return _frozen(max_count, dict(items), max_length)
 
 
 def _frozen(max_count: int | None, items: dict[str, Any], max_length: int | None) -> BoundedAttributes:
-    copied = BoundedAttributes(max_count, None, immutable=False, max_value_len=max_length)
-    copied._dict = items
-    copied._immutable = True
+    """An immutable ``BoundedAttributes`` holding ``items`` as they are: its constructor's
+    state, set in one step."""
+    copied = object.__new__(BoundedAttributes)
+    copied.__dict__.update(
+        _dict=items, maxlen=max_count, dropped=0, max_value_len=max_length, _lock=threading.Lock(), _immutable=True
+    )
     return copied
 
 
@@ -143,6 +149,8 @@ def _reuse_works() -> bool:
     try:
         made = BoundedAttributes(8, {**sample, "e": ["x", "y"]}, immutable=True, max_value_len=4)
         copied = _frozen(8, dict(made._dict), 4)
+        if sorted(vars(copied)) != sorted(vars(made)):
+            return False
         try:
             copied["f"] = 1
         except TypeError:

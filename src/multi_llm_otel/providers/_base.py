@@ -251,8 +251,8 @@ def field_reader(obj: object) -> Callable[[str], object]:
     ``get_field`` itself for anything else."""
     if type(obj) is dict:
         return obj.get
-    attrs = getattr(obj, "__dict__", None)
-    if type(attrs) is dict and _class_has(type(obj), "__pydantic_fields__"):
+    attrs = pydantic_fields(obj)
+    if attrs is not None:
         extra = getattr(obj, "__pydantic_extra__", None)
         if not extra:
             return attrs.get
@@ -260,6 +260,14 @@ def field_reader(obj: object) -> Callable[[str], object]:
             # Declared fields win over extras of the same name, as in ``get_field``.
             return {**extra, **attrs}.get
     return functools.partial(get_field, obj)
+
+
+def pydantic_fields(obj: object) -> dict[str, object] | None:
+    """A pydantic model's declared fields as it holds them (its ``__dict__``); ``None`` for
+    anything else. No mapping is a pydantic model, and this costs less than asking the
+    ``Mapping`` ABC about one."""
+    attrs = getattr(obj, "__dict__", None)
+    return attrs if type(attrs) is dict and _class_has(type(obj), "__pydantic_fields__") else None
 
 
 def generator_file(obj: object, qualnames: frozenset[str]) -> str | None:

@@ -31,6 +31,7 @@ from multi_llm_otel.providers._base import (
     item_count,
     lineage,
     provider_code,
+    pydantic_fields,
     read_stream_items,
 )
 
@@ -179,7 +180,10 @@ class AnthropicStreamAccumulator:
 
     def _merge_usage(self, usage: object) -> None:
         # Running totals: a later value replaces an earlier one; an absent or null one does not.
-        fields = usage if isinstance(usage, Mapping) else getattr(usage, "__dict__", None)
+        # The SDK's usage object first: the ``Mapping`` ABC's test of one is slow.
+        fields: object = pydantic_fields(usage)
+        if fields is None:
+            fields = usage if isinstance(usage, Mapping) else getattr(usage, "__dict__", None)
         if isinstance(fields, Mapping):
             self._usage.update((key, value) for key, value in fields.items() if value is not None)
 

@@ -20,6 +20,7 @@ uninstrumented call over what the floor adds.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -82,17 +83,23 @@ def main() -> None:
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--src", nargs="*", default=[], help="src/ directories to measure in turn (default: this one)")
     ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # with --child: for bench/run.py
     args = ap.parse_args()
     names = args.scenarios.split(",")
     os.environ["ANTHROPIC_OPEN_TELEMETRY"] = "false"
     os.environ["MULTI_LLM_OTEL_PRICES"] = "off"
     if args.child:
+        found = {}
         for name, (base, floor, ours) in _measure(args.child, args.rounds, args.http, names).items():
             ratio = (ours - base) / (floor - base)
-            print(
-                f"  {name:17} uninstrumented {base:7.1f}  floor {floor:7.1f}  @llm_call {ours:7.1f}"
-                f"  +{ours - floor:6.1f} µs  overhead ratio {ratio:.2f}"
-            )
+            found[name] = {"uninstrumented_us": base, "floor_us": floor, "ours_us": ours, "x_floor": ratio}
+            if not args.json:
+                print(
+                    f"  {name:17} uninstrumented {base:7.1f}  floor {floor:7.1f}  @llm_call {ours:7.1f}"
+                    f"  +{ours - floor:6.1f} µs  overhead ratio {ratio:.2f}"
+                )
+        if args.json:
+            print(json.dumps({"rounds": args.rounds, "http": args.http, "scenarios": found}))
         return
     server = subprocess.Popen([sys.executable, "-m", "bench.mockserver"], cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:

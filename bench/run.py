@@ -137,6 +137,22 @@ def measure_import(python: str, runs: int = 15) -> dict[str, Any]:
     }
 
 
+def measure_paired(python: str, port: int, scenarios: list[str], rounds: int) -> dict[str, Any]:
+    """``bench.paired``: the uninstrumented call, the floor and ``@llm_call`` in one process,
+    the SDK's responses replayed. The target row reads it: the per-process ratios above move
+    by ±0.3 between identical runs on a shared host, the paired one by a few hundredths."""
+    log(f"paired: the uninstrumented call, the floor and @llm_call in one process, {rounds} rounds")
+    command = [python, "-m", "bench.paired", "--child", str(port), "--rounds", str(rounds), "--json"]
+    out = subprocess.run(
+        [*command, "--scenarios", ",".join(scenarios)], cwd=REPO, capture_output=True, text=True, env=clean_env()
+    )
+    try:
+        found: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": (out.stderr or out.stdout)[-1500:]}
+    return found
+
+
 def git_state() -> dict[str, Any]:
     """The commit measured, and whether src/ had uncommitted changes (measured as they were)."""
 
@@ -305,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
             worker.close()
 
     try:
+        if "ours" in wanted and "floor" in wanted:
+            result["paired"] = measure_paired(pythons["main"], server.port, scenarios, 3 if args.quick else 25)
         if not args.no_throughput:
             log("throughput through OTLP/HTTP to the Collector, then a 10 s Collector outage")
             out = subprocess.run(

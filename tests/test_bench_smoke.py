@@ -101,3 +101,29 @@ def test_the_paired_harness_times_the_floor_and_the_decorator_in_one_process() -
         assert 0 < base < floor, "the floor's telemetry costs something"
         assert ours > base
         assert float(row[-1]) == pytest.approx((ours - base) / (floor - base), abs=0.01)
+
+
+def test_the_full_run_reads_the_paired_harness_into_its_target_table() -> None:
+    from bench import report, run
+
+    with ExitStack() as stack:
+        server = stack.enter_context(
+            subprocess.Popen([sys.executable, "-m", "bench.mockserver"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        )
+        stack.callback(server.terminate)
+        assert server.stdout is not None
+        port = int(server.stdout.readline().split()[1])
+        paired = run.measure_paired(sys.executable, port, ["openai", "anthropic-stream"], rounds=1)
+    assert set(paired["scenarios"]) == {"openai", "anthropic-stream"}, paired
+    for found in paired["scenarios"].values():
+        assert 0 < found["uninstrumented_us"] < found["floor_us"]
+        assert found["x_floor"] == pytest.approx(
+            (found["ours_us"] - found["uninstrumented_us"]) / (found["floor_us"] - found["uninstrumented_us"])
+        )
+    [row] = report.paired_row({"paired": paired}, ["openai", "openai-stream", "anthropic-stream"])
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[0].startswith("the same, paired in one process (1 rounds")
+    assert cells[2] == "n/a"
+    for cell, scenario in ((cells[1], "openai"), (cells[3], "anthropic-stream")):
+        assert cell.startswith(f"{paired['scenarios'][scenario]['x_floor']:.2f}")
+        assert cell.endswith("✅" if paired["scenarios"][scenario]["x_floor"] <= report.FLOOR_TARGET else "❌ MISS")

@@ -219,9 +219,12 @@ def _class_has(cls: type, name: str) -> bool:
 
 def get_field(obj: object, name: str) -> object:
     """Read ``name`` from an SDK object or a mapping alike; ``None`` when absent."""
-    # Called for every stream chunk: the two common cases come first, before the ABC check.
+    # Called for every stream chunk: the common cases come first, before the ABC check. An
+    # absent object (a usage without details) has no fields, and asking it costs most.
     if type(obj) is dict:
         return obj.get(name)
+    if obj is None:
+        return None
     # Pydantic keeps fields in ``__dict__`` and extras in ``__pydantic_extra__``; reading them
     # there skips ``__getattr__``, which raises (slowly) for each absent name, and stream chunks
     # are read for several names they usually lack (``timings``, ``error``).

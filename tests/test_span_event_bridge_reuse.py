@@ -159,3 +159,12 @@ def test_a_subclassed_span_goes_through_its_own_add_event(monkeypatch: pytest.Mo
     logger_provider.add_log_record_processor(EventToSpanEventBridge())
     logger_provider.get_logger("t").emit(event_name="e", attributes={"a": 1}, context=trace.set_span_in_context(span))
     assert seen == ["e"]
+
+
+def test_a_span_keeping_its_limits_elsewhere_is_left_to_add_event() -> None:
+    # As a future SDK's might: the copy is declined rather than failing the bridge.
+    provider = TracerProvider()
+    span = provider.get_tracer("t").start_span("s")
+    del span._limits  # type: ignore[attr-defined]
+    record = BoundedAttributes(None, {"a": 1}, immutable=False)
+    assert _span_event_bridge._cleaned_copy(span, record) is None  # type: ignore[arg-type]

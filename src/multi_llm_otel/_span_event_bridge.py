@@ -112,9 +112,9 @@ def _cleaned_copy(span: SdkSpan, attributes: object) -> BoundedAttributes | None
     least as short as the span's length limit. Only immutable values (scalars and tuples of
     scalars) are shared between the two copies.
     """
-    if type(attributes) is not BoundedAttributes:
+    limits = getattr(span, "_limits", None)
+    if type(attributes) is not BoundedAttributes or limits is None:
         return None
-    limits = span._limits
     items = attributes._dict
     max_count = limits.max_event_attributes
     if max_count is not None and len(items) > max_count:

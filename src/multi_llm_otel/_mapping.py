@@ -214,7 +214,7 @@ def _plain_pass(metadata: dict[str, JSONValue], attrs: dict[str, AttributeValue]
     for key, genai in plan:
         if genai not in attrs:
             kept = attrs[key]
-            attrs[genai] = (kept,) if genai == RESPONSE_FINISH_REASONS and type(kept) is str else kept
+            attrs[genai] = _genai_value(genai, kept) if genai == RESPONSE_FINISH_REASONS else kept
     return True
 
 

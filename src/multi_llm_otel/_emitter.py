@@ -21,6 +21,7 @@ from opentelemetry.metrics import get_meter_provider
 from multi_llm_otel import _attribute_names as names
 from multi_llm_otel import _diagnostics, event_types
 from multi_llm_otel._call_metrics import CallMetrics
+from multi_llm_otel._clean_log_records import CleanSend, clean_sender
 from multi_llm_otel._events import BusinessEvent, EventScope, uuid_text
 from multi_llm_otel._guard import contained, describe, never_raise
 from multi_llm_otel._json_value import JSONValue, _clean_str
@@ -87,6 +88,8 @@ class Emitter:
         mp = meter_provider if meter_provider is not None else get_meter_provider()
         self.tracer = tp.get_tracer(SCOPE_NAME, __version__)
         self.logger: Logger = lp.get_logger(SCOPE_NAME, __version__)
+        # The logger the clean sender was made for: ``logger`` may be replaced afterwards.
+        self._clean: tuple[object, CleanSend | None] = (self.logger, clean_sender(self.logger))
         self.metrics = CallMetrics(mp.get_meter(SCOPE_NAME, __version__))
         self.user_id_hash_key = user_id_hash_key.encode() if isinstance(user_id_hash_key, str) else user_id_hash_key
         if max_attributes is None:
@@ -166,15 +169,24 @@ class Emitter:
             if message:
                 attributes[names.EXCEPTION_MESSAGE] = message
         error = name in _ERROR_TYPES
-        self.logger.emit(
-            timestamp=to_unix_nanos(event.created_at),
-            context=context,
-            severity_number=_ERROR if error else _INFO,
-            severity_text="ERROR" if error else "INFO",
-            body=body,
-            attributes=attributes,
-            event_name=name,
-        )
+        timestamp = to_unix_nanos(event.created_at)
+        severity = _ERROR if error else _INFO
+        text = "ERROR" if error else "INFO"
+        logger = self.logger
+        made_for, send_clean = self._clean
+        if made_for is not logger:
+            send_clean = clean_sender(logger)
+            self._clean = (logger, send_clean)
+        if send_clean is None or not send_clean(timestamp, context, severity, text, body, attributes, name):
+            logger.emit(
+                timestamp=timestamp,
+                context=context,
+                severity_number=severity,
+                severity_text=text,
+                body=body,
+                attributes=attributes,
+                event_name=name,
+            )
 
 
 _lock = threading.Lock()

@@ -4,6 +4,7 @@ exactly what ``Logger.emit`` makes, under any limits."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -255,3 +256,31 @@ def test_events_export_the_same_whichever_way_they_go(metadata: dict[str, Any], 
     assert records[0].log_record.span_id == span.context.span_id
     fast_event, slow_event = (dict(e.attributes or {}) for e in span.events)
     assert fast_event == slow_event
+
+
+def test_records_sent_from_many_threads_keep_their_own_attributes() -> None:
+    def work(thread: int) -> None:
+        tracer = captured.tracer_provider.get_tracer("t")
+        for n in range(100):
+            with tracer.start_as_current_span(f"call-{thread}-{n}"):
+                event = BusinessEvent.new("llm_request").with_metadata("thread", thread).with_metadata("n", n)
+                assert captured.emitter.emit(event)
+
+    with capture() as captured:
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        records = captured.logs()
+        spans = {span.name: span for span in captured.spans()}
+    assert len(records) == 800
+    seen = set()
+    for record in records:
+        attributes = dict(record.attributes or {})
+        key = (attributes["thread"], attributes["n"])
+        seen.add(key)
+        assert record.body == {"thread": key[0], "n": key[1]}
+        [span_event] = spans[f"call-{key[0]}-{key[1]}"].events
+        assert dict(span_event.attributes or {}) == attributes
+    assert len(seen) == 800

@@ -36,7 +36,7 @@ def _capture(port: int) -> dict[str, Any]:
     return out
 
 
-def _patch(clients: dict[str, Any], captured: dict[str, Any]) -> None:
+def _replay_streams() -> dict[str, type]:
     import anthropic
     import openai
 
@@ -56,7 +56,12 @@ def _patch(clients: dict[str, Any], captured: dict[str, Any]) -> None:
 
         return Replay
 
-    streams = {"openai": replay(openai.Stream), "anthropic": replay(anthropic.Stream)}
+    return {"openai": replay(openai.Stream), "anthropic": replay(anthropic.Stream)}
+
+
+def _patch(clients: dict[str, Any], captured: dict[str, Any]) -> None:
+    """The clients' ``create`` replays the captured responses."""
+    streams = _replay_streams()
 
     def fake(provider: str) -> Any:
         def create(**kw: Any) -> Any:
@@ -68,6 +73,22 @@ def _patch(clients: dict[str, Any], captured: dict[str, Any]) -> None:
 
     clients["openai"].chat.completions.create = fake("openai")
     clients["anthropic"].messages.create = fake("anthropic")
+
+
+def _patch_post(clients: dict[str, Any], captured: dict[str, Any]) -> None:
+    """One level down: ``create`` runs (and an instrumentation that wraps the SDK's class with
+    it), and the request it would send is answered with the captured response."""
+    streams = _replay_streams()
+
+    def fake(provider: str) -> Any:
+        def post(path: str, *, stream: bool = False, **kw: Any) -> Any:
+            got = captured[provider + ("-stream" if stream else "")]
+            return streams[provider](got) if stream else got
+
+        return post
+
+    clients["openai"].chat.completions._post = fake("openai")
+    clients["anthropic"].messages._post = fake("anthropic")
 
 
 def child(port: int, calls: int) -> None:

@@ -25,33 +25,47 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _measure(port: int, rounds: int, http: bool, names: list[str]) -> dict[str, tuple[float, float, float]]:
-    """Per scenario: CPU µs per call of the uninstrumented call, the floor and ``@llm_call``."""
+def _measure(port: int, rounds: int, http: bool, names: list[str], peer: bool) -> dict[str, dict[str, float]]:
+    """Per scenario and configuration: CPU µs per call of the uninstrumented call, the floor,
+    ``@llm_call`` and, with ``peer``, the fastest peer (OTel contrib GenAI)."""
     import bench.scenarios as scen
     from bench.configs import setup
-    from bench.own_cost import _capture, _patch
+    from bench.own_cost import _capture, _patch, _patch_post
 
     if not http:
         captured = _capture(port)
         made = scen.make_clients
+        # The peer wraps the SDK's classes, which an instance's own ``create`` would bypass.
+        patch = _patch_post if peer else _patch
 
         def replaying(p: int) -> dict[str, Any]:
             clients = made(p)
-            _patch(clients, captured)
+            patch(clients, captured)
             return clients
 
         scen.make_clients = replaying  # type: ignore[assignment]
     configs = {"baseline": setup("baseline", port), "floor": setup("floor", port), "ours": setup("ours", port)}
+    # What runs around a configuration's blocks: the peer patches the SDKs for every client of
+    # the process, so it is switched on for its own blocks only.
+    around: dict[str, tuple[Callable[[], None], Callable[[], None]]] = {}
+    if peer:
+        configs["peer"] = setup("contrib", port)
+        around["peer"] = _switch_for_peer(configs["peer"][0])
+        around["peer"][1]()
     for name in names:
-        for pipeline, call in configs.values():
+        for tag, (pipeline, call) in configs.items():
+            _on, off = around.get(tag, (_nothing, _nothing))
+            _on()
             for _ in range(200):
                 call(scen.SCENARIOS[name])
+            off()
             pipeline.flush()
     best: dict[tuple[str, str], float] = {}
     for round_ in range(rounds):
@@ -65,13 +79,40 @@ def _measure(port: int, rounds: int, http: bool, names: list[str]) -> dict[str, 
             if (round_ // len(order)) % 2:
                 order.reverse()
             for tag, (pipeline, call) in order:
+                _on, off = around.get(tag, (_nothing, _nothing))
+                _on()
                 start = time.process_time()
                 for _ in range(calls):
                     call(scenario)
                 pipeline.flush()
                 per_call = (time.process_time() - start) / calls * 1e6
+                off()
                 best[(name, tag)] = min(best.get((name, tag), per_call), per_call)
-    return {name: (best[(name, "baseline")], best[(name, "floor")], best[(name, "ours")]) for name in names}
+    return {name: {tag: best[(name, tag)] for tag in configs} for name in names}
+
+
+def _nothing() -> None:
+    pass
+
+
+def _switch_for_peer(pipeline: Any) -> tuple[Callable[[], None], Callable[[], None]]:
+    from opentelemetry.instrumentation.genai.anthropic import AnthropicInstrumentor
+    from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
+
+    from bench.configs import _providers
+
+    providers = _providers(pipeline)
+    instrumentors = (OpenAIInstrumentor(), AnthropicInstrumentor())
+
+    def on() -> None:
+        for instrumentor in instrumentors:
+            instrumentor.instrument(**providers)
+
+    def off() -> None:
+        for instrumentor in instrumentors:
+            instrumentor.uninstrument()
+
+    return on, off
 
 
 def main() -> None:
@@ -81,6 +122,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=25)
     ap.add_argument("--http", action="store_true", help="keep the real requests to the mock server")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument(
+        "--peer",
+        action="store_true",
+        help="also time the fastest peer (OTel contrib GenAI; needs the bench environment), replaying one level "
+        "down, at the request",
+    )
     ap.add_argument("--src", nargs="*", default=[], help="src/ directories to measure in turn (default: this one)")
     ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # with --child: for bench/run.py
@@ -89,15 +136,20 @@ def main() -> None:
     os.environ["ANTHROPIC_OPEN_TELEMETRY"] = "false"
     os.environ["MULTI_LLM_OTEL_PRICES"] = "off"
     if args.child:
-        found = {}
-        for name, (base, floor, ours) in _measure(args.child, args.rounds, args.http, names).items():
+        found: dict[str, dict[str, float]] = {}
+        for name, us in _measure(args.child, args.rounds, args.http, names, args.peer).items():
+            base, floor, ours = us["baseline"], us["floor"], us["ours"]
             ratio = (ours - base) / (floor - base)
             found[name] = {"uninstrumented_us": base, "floor_us": floor, "ours_us": ours, "x_floor": ratio}
+            line = (
+                f"  {name:17} uninstrumented {base:7.1f}  floor {floor:7.1f}  @llm_call {ours:7.1f}"
+                f"  +{ours - floor:6.1f} µs  overhead ratio {ratio:.2f}"
+            )
+            if "peer" in us:
+                found[name].update(peer_us=us["peer"], x_peer=(ours - base) / (us["peer"] - base))
+                line += f"  peer {us['peer']:7.1f}  overhead ratio to the peer {found[name]['x_peer']:.2f}"
             if not args.json:
-                print(
-                    f"  {name:17} uninstrumented {base:7.1f}  floor {floor:7.1f}  @llm_call {ours:7.1f}"
-                    f"  +{ours - floor:6.1f} µs  overhead ratio {ratio:.2f}"
-                )
+                print(line)
         if args.json:
             print(json.dumps({"rounds": args.rounds, "http": args.http, "scenarios": found}))
         return
@@ -110,6 +162,7 @@ def main() -> None:
             env = dict(os.environ, PYTHONPATH=f"{src}{os.pathsep}{REPO}")
             command = [sys.executable, "-m", "bench.paired", "--child", str(port), "--rounds", str(args.rounds)]
             command += ["--scenarios", args.scenarios, *(["--http"] if args.http else [])]
+            command += ["--peer"] if args.peer else []
             subprocess.run(command, cwd=REPO, env=env, check=True)
     finally:
         server.terminate()

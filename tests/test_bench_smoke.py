@@ -127,3 +127,26 @@ def test_the_full_run_reads_the_paired_harness_into_its_target_table() -> None:
     for cell, scenario in ((cells[1], "openai"), (cells[3], "anthropic-stream")):
         assert cell.startswith(f"{paired['scenarios'][scenario]['x_floor']:.2f}")
         assert cell.endswith("✅" if paired["scenarios"][scenario]["x_floor"] <= report.FLOOR_TARGET else "❌ MISS")
+
+
+def test_the_peer_s_replay_answers_the_request_and_leaves_create_to_run() -> None:
+    from bench import own_cost
+    from bench.scenarios import SCENARIOS, make_clients
+
+    with ExitStack() as stack:
+        server = stack.enter_context(
+            subprocess.Popen([sys.executable, "-m", "bench.mockserver"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        )
+        stack.callback(server.terminate)
+        assert server.stdout is not None
+        port = int(server.stdout.readline().split()[1])
+        captured = own_cost._capture(port)
+        clients = make_clients(port)
+    # The server is gone: every answer below is a replay.
+    own_cost._patch_post(clients, captured)
+    assert "create" not in vars(clients["openai"].chat.completions), "an instrumented class's create still runs"
+    for scenario in SCENARIOS.values():
+        client = clients[scenario.provider]
+        create = client.chat.completions.create if scenario.provider == "openai" else client.messages.create
+        got = create(**scenario.kwargs)
+        assert (list(got) if scenario.stream else got) == captured[scenario.name], scenario.name

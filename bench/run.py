@@ -137,12 +137,15 @@ def measure_import(python: str, runs: int = 15) -> dict[str, Any]:
     }
 
 
-def measure_paired(python: str, port: int, scenarios: list[str], rounds: int) -> dict[str, Any]:
+def measure_paired(python: str, port: int, scenarios: list[str], rounds: int, peer: bool = False) -> dict[str, Any]:
     """``bench.paired``: the uninstrumented call, the floor and ``@llm_call`` in one process,
-    the SDK's responses replayed. The target row reads it: the per-process ratios above move
-    by ±0.3 between identical runs on a shared host, the paired one by a few hundredths."""
-    log(f"paired: the uninstrumented call, the floor and @llm_call in one process, {rounds} rounds")
+    the SDK's responses replayed; with ``peer``, the fastest peer too. The target rows read it:
+    the per-process ratios above move by ±0.3 between identical runs on a shared host, the
+    paired ones by a few hundredths."""
+    who = "the floor, @llm_call and the fastest peer" if peer else "the floor and @llm_call"
+    log(f"paired: the uninstrumented call, {who} in one process, {rounds} rounds")
     command = [python, "-m", "bench.paired", "--child", str(port), "--rounds", str(rounds), "--json"]
+    command += ["--peer"] if peer else []
     out = subprocess.run(
         [*command, "--scenarios", ",".join(scenarios)], cwd=REPO, capture_output=True, text=True, env=clean_env()
     )
@@ -323,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "ours" in wanted and "floor" in wanted:
             result["paired"] = measure_paired(pythons["main"], server.port, scenarios, 3 if args.quick else 25)
+        # A replayed stream would skip the peer's own stream wrapper: streamed calls are left out.
+        plain = [s for s in scenarios if not SCENARIOS[s].stream]
+        if "ours" in wanted and "floor" in wanted and "contrib" in wanted and plain:
+            result["paired_peer"] = measure_paired(
+                pythons["main"], server.port, plain, 3 if args.quick else 25, peer=True
+            )
         if not args.no_throughput:
             log("throughput through OTLP/HTTP to the Collector, then a 10 s Collector outage")
             out = subprocess.run(

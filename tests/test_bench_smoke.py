@@ -150,3 +150,23 @@ def test_the_peer_s_replay_answers_the_request_and_leaves_create_to_run() -> Non
         create = client.chat.completions.create if scenario.provider == "openai" else client.messages.create
         got = create(**scenario.kwargs)
         assert (list(got) if scenario.stream else got) == captured[scenario.name], scenario.name
+
+
+def test_the_peer_row_shows_the_paired_ratio_to_the_peer_or_why_it_is_missing() -> None:
+    from bench import report
+
+    found = {"uninstrumented_us": 1.0, "floor_us": 201.0, "ours_us": 221.0, "peer_us": 161.0}
+    found.update(x_floor=1.1, x_peer=(221.0 - 1.0) / (161.0 - 1.0))
+    [row] = report.paired_peer_row(
+        {"paired_peer": {"rounds": 25, "scenarios": {"openai": found}}}, ["openai", "openai-stream"]
+    )
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[0].startswith(f"@llm_call CPU overhead ≤ {report.PEER_TARGET}{report.X} the fastest peer")
+    assert "25 rounds" in cells[0]
+    assert cells[1:] == [f"1.38{report.X} ❌ MISS", "n/a"]
+    [failed] = report.paired_peer_row(
+        {"paired_peer": {"error": "No module named 'opentelemetry.instrumentation.genai'"}}, ["openai"]
+    )
+    assert "**failed**" in failed
+    assert "instrumentation.genai" in failed
+    assert report.paired_peer_row({}, ["openai"]) == []

@@ -8,7 +8,8 @@ import json
 import os
 import subprocess
 import sys
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,19 @@ def _ask(proc: subprocess.Popen[str], cmd: dict[str, object]) -> dict[str, objec
     proc.stdin.write(json.dumps(cmd) + "\n")
     proc.stdin.flush()
     return json.loads(proc.stdout.readline() or "{}")  # type: ignore[no-any-return]
+
+
+@contextmanager
+def _mock_server() -> Iterator[int]:
+    """The bench's mock server, running for the block; its port."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "bench.mockserver"], cwd=REPO, stdout=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            yield int(server.stdout.readline().split()[1])
+        finally:
+            server.terminate()
 
 
 def test_workers_produce_telemetry_and_time_a_block(tmp_path: Path) -> None:
@@ -106,13 +120,7 @@ def test_the_paired_harness_times_the_floor_and_the_decorator_in_one_process() -
 def test_the_full_run_reads_the_paired_harness_into_its_target_table() -> None:
     from bench import report, run
 
-    with ExitStack() as stack:
-        server = stack.enter_context(
-            subprocess.Popen([sys.executable, "-m", "bench.mockserver"], cwd=REPO, stdout=subprocess.PIPE, text=True)
-        )
-        stack.callback(server.terminate)
-        assert server.stdout is not None
-        port = int(server.stdout.readline().split()[1])
+    with _mock_server() as port:
         paired = run.measure_paired(sys.executable, port, ["openai", "anthropic-stream"], rounds=1)
     assert set(paired["scenarios"]) == {"openai", "anthropic-stream"}, paired
     for found in paired["scenarios"].values():
@@ -133,13 +141,7 @@ def test_the_peer_s_replay_answers_the_request_and_leaves_create_to_run() -> Non
     from bench import own_cost
     from bench.scenarios import SCENARIOS, make_clients
 
-    with ExitStack() as stack:
-        server = stack.enter_context(
-            subprocess.Popen([sys.executable, "-m", "bench.mockserver"], cwd=REPO, stdout=subprocess.PIPE, text=True)
-        )
-        stack.callback(server.terminate)
-        assert server.stdout is not None
-        port = int(server.stdout.readline().split()[1])
+    with _mock_server() as port:
         captured = own_cost._capture(port)
         clients = make_clients(port)
     # The server is gone: every answer below is a replay.

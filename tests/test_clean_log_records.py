@@ -189,7 +189,6 @@ def test_an_sdk_built_differently_turns_the_clean_path_off(monkeypatch: pytest.M
 
     with monkeypatch.context() as patch:
         patch.setattr("opentelemetry.sdk._logs._internal.BoundedAttributes", Grown)
-        patch.setattr(_clean_log_records, "BoundedAttributes", Grown)
         assert not _clean_log_records._records_match()
 
     original = Logger.emit
@@ -215,13 +214,13 @@ def test_an_sdk_built_differently_turns_the_clean_path_off(monkeypatch: pytest.M
 
 def test_the_emitter_sends_its_events_the_clean_way(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[dict[str, Any]] = []
-    real = _clean_log_records._mutable
+    real = _clean_log_records.made_in_one_step
 
-    def counting(items: dict[str, Any], *limits: Any) -> Any:
+    def counting(items: dict[str, Any], *limits: Any, immutable: bool) -> Any:
         made.append(items)
-        return real(items, *limits)
+        return real(items, *limits, immutable=immutable)
 
-    monkeypatch.setattr(_clean_log_records, "_mutable", counting)
+    monkeypatch.setattr(_clean_log_records, "made_in_one_step", counting)
     with capture() as captured:
         captured.emitter.emit(BusinessEvent.new("llm_request").with_metadata("model", "m").with_metadata("n", 3))
         [record] = captured.logs()

@@ -15,12 +15,12 @@ free of it.
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry._logs import LogRecord
-from opentelemetry.attributes import BoundedAttributes
+
+from multi_llm_otel._cleaned_attributes import kept_as_they_are, made_in_one_step
 
 if TYPE_CHECKING:
     from opentelemetry._logs import SeverityNumber
@@ -35,7 +35,6 @@ CleanSend = Callable[
 ]
 
 _SDK_LOGS = "opentelemetry.sdk._logs._internal"
-_SCALARS = frozenset({str, bool, int, float})
 _TEXT_KEYS = frozenset({str})
 
 
@@ -104,15 +103,11 @@ def _bounded(attributes: dict[str, Any], max_count: int | None, max_length: int 
     if "" in attributes or not _TEXT_KEYS.issuperset(map(type, attributes)):
         return None
     values = attributes.values()
-    scalars = _SCALARS
-    if not scalars.issuperset(map(type, values)):
-        for value in values:
-            kind = type(value)
-            if kind not in scalars and not (kind is tuple and scalars.issuperset(map(type, value))):
-                return None
+    if not kept_as_they_are(values):
+        return None
     if max_length is not None and not _all_within(values, max_length):
         return None
-    return _mutable(attributes, max_count, max_length)
+    return made_in_one_step(attributes, max_count, max_length, immutable=False)
 
 
 def _all_within(values: Any, max_length: int) -> bool:
@@ -123,16 +118,6 @@ def _all_within(values: Any, max_length: int) -> bool:
         elif type(value) is tuple and any(type(v) is str and len(v) > max_length for v in value):
             return False
     return True
-
-
-def _mutable(items: dict[str, Any], max_count: int | None, max_length: int | None) -> Any:
-    """A mutable ``BoundedAttributes`` holding ``items`` as they are: its constructor's state,
-    set in one step (a log record's attributes stay open to later processors)."""
-    made = object.__new__(BoundedAttributes)
-    made.__dict__.update(
-        _dict=items, maxlen=max_count, dropped=0, max_value_len=max_length, _lock=threading.Lock(), _immutable=False
-    )
-    return made
 
 
 _FITS: list[bool] = []

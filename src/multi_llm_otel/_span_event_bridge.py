@@ -16,7 +16,6 @@ attributes. It never raises into, and never blocks, the record's own pipeline.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any, cast
 
 from opentelemetry import context as otel_context
@@ -29,6 +28,7 @@ from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.trace import INVALID_SPAN_ID, INVALID_TRACE_ID
 
 from multi_llm_otel import _diagnostics
+from multi_llm_otel._cleaned_attributes import kept_as_they_are, made_in_one_step
 from multi_llm_otel._guard import never_raise
 
 if TYPE_CHECKING:
@@ -95,7 +95,6 @@ def _bridge(record: LogRecord, name: str) -> bool:
     return True
 
 
-_SCALARS = frozenset({str, bool, int, float})
 # The SDK's own span classes (its tracer makes ``_Span``s), whose ``add_event`` is known; a
 # subclass may change it and goes through it.
 _SDK_SPANS = frozenset(c for c in (SdkSpan, getattr(sdk_trace, "_Span", None)) if isinstance(c, type))
@@ -122,24 +121,9 @@ def _cleaned_copy(span: SdkSpan, attributes: object) -> BoundedAttributes | None
     max_length = limits.max_attribute_length
     if max_length is not None and (attributes.max_value_len is None or attributes.max_value_len > max_length):
         return None
-    scalars = _SCALARS
-    # One C-level test for the usual case, scalars only; then each value, for tuples.
-    if not scalars.issuperset(map(type, items.values())):
-        for value in items.values():
-            kind = type(value)
-            if kind not in scalars and not (kind is tuple and scalars.issuperset(map(type, value))):  # type: ignore[arg-type]
-                return None
-    return _frozen(max_count, dict(items), max_length)
-
-
-def _frozen(max_count: int | None, items: dict[str, Any], max_length: int | None) -> BoundedAttributes:
-    """An immutable ``BoundedAttributes`` holding ``items`` as they are: its constructor's
-    state, set in one step."""
-    copied = object.__new__(BoundedAttributes)
-    copied.__dict__.update(
-        _dict=items, maxlen=max_count, dropped=0, max_value_len=max_length, _lock=threading.Lock(), _immutable=True
-    )
-    return copied
+    if not kept_as_they_are(items.values()):
+        return None
+    return made_in_one_step(dict(items), max_count, max_length, immutable=True)
 
 
 def _reuse_works() -> bool:
@@ -148,7 +132,7 @@ def _reuse_works() -> bool:
     sample: dict[str, Any] = {"a": "text", "b": 1, "c": 2.5, "d": True, "e": ("x", "y")}
     try:
         made = BoundedAttributes(8, {**sample, "e": ["x", "y"]}, immutable=True, max_value_len=4)
-        copied = _frozen(8, dict(made._dict), 4)
+        copied = made_in_one_step(dict(made._dict), 8, 4, immutable=True)
         if sorted(vars(copied)) != sorted(vars(made)):
             return False
         try:

@@ -207,6 +207,11 @@ def test_an_sdk_built_differently_turns_the_clean_path_off(monkeypatch: pytest.M
         assert not _clean_log_records._records_match()
 
     with monkeypatch.context() as patch:
+        # As a future SDK might: the record class moved.
+        patch.delattr("opentelemetry.sdk._logs.ReadWriteLogRecord")
+        assert not _clean_log_records._probe()
+
+    with monkeypatch.context() as patch:
         patch.setattr(_clean_log_records, "_FITS", [False])
         provider, _ = _provider()
         assert clean_sender(provider.get_logger("t")) is None

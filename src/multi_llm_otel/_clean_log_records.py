@@ -134,7 +134,8 @@ def _sdk_fits() -> bool:
 def _probe() -> bool:
     try:
         return _records_match()
-    except (AttributeError, TypeError, ValueError):
+    except (AttributeError, ImportError, TypeError, ValueError):
+        # An SDK that moved or reshaped what this relies on: its own path serves.
         return False
 
 

@@ -18,6 +18,7 @@ from opentelemetry.sdk._logs import Logger, LoggerProvider, LogRecordLimits, Rea
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from tests._redacting import RedactSecret
 
 from multi_llm_otel import BusinessEvent, _clean_log_records
 from multi_llm_otel._clean_log_records import clean_sender
@@ -127,16 +128,9 @@ def test_the_clean_path_is_taken_for_plain_attributes_and_refused_for_the_rest()
 
 
 def test_a_later_processor_may_still_change_the_record() -> None:
-    class Redact(SimpleLogRecordProcessor):
-        def on_emit(self, log_data: ReadWriteLogRecord) -> None:
-            attributes = log_data.log_record.attributes
-            assert attributes is not None
-            attributes["secret"] = "redacted"  # type: ignore[index]
-            super().on_emit(log_data)
-
     kept = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     provider = LoggerProvider(shutdown_on_exit=False)
-    provider.add_log_record_processor(Redact(kept))
+    provider.add_log_record_processor(RedactSecret(kept))
     send = clean_sender(provider.get_logger("t"))
     assert send is not None
     assert send(1, None, SeverityNumber.INFO, "INFO", None, {"secret": "s3cret", "n": 1}, "e")

@@ -11,11 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits, ReadWriteLogRecord
-from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from tests._redacting import RedactSecret
 
 from multi_llm_otel import EventToSpanEventBridge, _span_event_bridge
 
@@ -101,17 +102,10 @@ def test_a_processor_changing_the_record_afterwards_leaves_the_span_event_alone(
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
 
-    class Redact(SimpleLogRecordProcessor):
-        def on_emit(self, log_data: ReadWriteLogRecord) -> None:
-            attributes = log_data.log_record.attributes
-            assert attributes is not None
-            attributes["secret"] = "redacted"  # type: ignore[index]
-            super().on_emit(log_data)
-
     logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     logger_provider = LoggerProvider()
     logger_provider.add_log_record_processor(EventToSpanEventBridge())
-    logger_provider.add_log_record_processor(Redact(logs))
+    logger_provider.add_log_record_processor(RedactSecret(logs))
     with tracer_provider.get_tracer("t").start_as_current_span("s"):
         logger_provider.get_logger("t").emit(event_name="e", attributes={"secret": "s3cret", "n": 1})
     [span] = spans.get_finished_spans()

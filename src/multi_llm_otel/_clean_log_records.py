@@ -96,7 +96,7 @@ def _bounded(attributes: dict[str, Any], max_count: int | None, max_length: int 
     keep every key and value as they are; else ``None``.
 
     It would when there are no more keys than the count limit, every key is non-empty text,
-    every value a scalar or a tuple of scalars (cleaning turns lists into tuples) and no text
+    every value a scalar or a tuple of scalars (cleaning would turn a list into a tuple) and no text
     longer than the length limit. The mapping is the caller's own, fresh per record."""
     if max_count is not None and len(attributes) > max_count:
         return None

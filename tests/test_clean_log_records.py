@@ -5,12 +5,13 @@ exactly what ``Logger.emit`` makes, under any limits."""
 from __future__ import annotations
 
 import threading
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opentelemetry._logs import NoOpLogger, SeverityNumber
+from opentelemetry._logs import LogRecord, NoOpLogger, SeverityNumber
 from opentelemetry._logs._internal import ProxyLoggerProvider
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
@@ -44,6 +45,18 @@ _BODY = {"k": "v", "n": 1}
 _TRACER = TracerProvider(shutdown_on_exit=False).get_tracer("t")
 
 
+def _record(timestamp: int, attributes: dict[str, Any], body: Any = None) -> LogRecord:
+    """An event record as the emitter makes it."""
+    return LogRecord(
+        timestamp=timestamp,
+        severity_number=SeverityNumber.INFO,
+        severity_text="INFO",
+        body=body,
+        attributes=attributes,
+        event_name="e",
+    )
+
+
 def _provider(log_limits: LogRecordLimits | None = None) -> tuple[LoggerProvider, InMemoryLogRecordExporter]:
     kept = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     provider = LoggerProvider(shutdown_on_exit=False, log_record_limits=log_limits)
@@ -63,7 +76,7 @@ def _emitted(
     if clean:
         send = clean_sender(logger)
         assert send is not None
-        sent = send(7, None, SeverityNumber.INFO, "INFO", dict(_BODY), dict(attributes), "e")
+        sent = send(_record(7, dict(attributes), dict(_BODY)))
     if not sent:
         logger.emit(
             timestamp=7,
@@ -125,6 +138,10 @@ def test_the_clean_path_is_taken_for_plain_attributes_and_refused_for_the_rest()
     assert not _emitted({"a": ("ok", "long text")}, LogRecordLimits(max_attribute_length=4), clean=True)[1]
     assert not _emitted({"a": 1, "b": 2}, LogRecordLimits(max_attributes=1), clean=True)[1]
     assert _emitted({"a": "four", "b": 2}, LogRecordLimits(max_attributes=2, max_attribute_length=4), clean=True)[1]
+    # A mapping that is not the caller's own dict could change under the record.
+    send = clean_sender(_provider()[0].get_logger("t"))
+    assert send is not None
+    assert not send(_record(1, MappingProxyType({"a": 1})))  # type: ignore[arg-type]
 
 
 def test_a_later_processor_may_still_change_the_record() -> None:
@@ -133,7 +150,7 @@ def test_a_later_processor_may_still_change_the_record() -> None:
     provider.add_log_record_processor(RedactSecret(kept))
     send = clean_sender(provider.get_logger("t"))
     assert send is not None
-    assert send(1, None, SeverityNumber.INFO, "INFO", None, {"secret": "s3cret", "n": 1}, "e")
+    assert send(_record(1, {"secret": "s3cret", "n": 1}))
     [record] = kept.get_finished_logs()
     assert dict(record.log_record.attributes or {}) == {"secret": "redacted", "n": 1}
 
@@ -145,7 +162,7 @@ def test_the_record_carries_the_resource_of_the_moment() -> None:
     send = clean_sender(provider.get_logger("t"))
     assert send is not None
     provider._update_resource(Resource({"process.pid": 4242}))
-    assert send(1, None, SeverityNumber.INFO, "INFO", None, {"a": 1}, "e")
+    assert send(_record(1, {"a": 1}))
     [record] = kept.get_finished_logs()
     assert record.resource.attributes["process.pid"] == 4242
 

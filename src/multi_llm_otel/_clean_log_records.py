@@ -16,23 +16,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from opentelemetry._logs import LogRecord
 
 from multi_llm_otel._cleaned_attributes import kept_as_they_are, made_in_one_step
 
-if TYPE_CHECKING:
-    from opentelemetry._logs import SeverityNumber
-    from opentelemetry.context import Context
-
 __all__ = ["CleanSend", "clean_sender"]
 
-# timestamp, context, severity number and text, body, attributes, event name; True when sent.
-CleanSend = Callable[
-    [int, "Context | None", "SeverityNumber", str, Any, "dict[str, Any]", str],
-    bool,
-]
+# Sends an event record whose attributes are a fresh ``dict`` of the caller's; True when sent.
+CleanSend = Callable[[LogRecord], bool]
 
 _SDK_LOGS = "opentelemetry.sdk._logs._internal"
 _TEXT_KEYS = frozenset({str})
@@ -58,27 +51,11 @@ def _sender(logger: Any, limits: Any) -> CleanSend:
     max_length = limits.max_log_record_attribute_length
     new = object.__new__
 
-    def send(
-        timestamp: int,
-        context: Context | None,
-        severity_number: SeverityNumber,
-        severity_text: str,
-        body: Any,
-        attributes: dict[str, Any],
-        event_name: str,
-    ) -> bool:
-        bounded = _bounded(attributes, max_count, max_length)
+    def send(record: LogRecord) -> bool:
+        bounded = _bounded(record.attributes, max_count, max_length)
         if bounded is None:
             return False
-        record = LogRecord(
-            timestamp=timestamp,
-            context=context,
-            severity_number=severity_number,
-            severity_text=severity_text,
-            body=body,
-            attributes=bounded,
-            event_name=event_name,
-        )
+        record.attributes = bounded
         readwrite = new(ReadWriteLogRecord)
         # The resource is read per record: the SDK replaces it in a forked child.
         readwrite.__dict__.update(
@@ -91,13 +68,15 @@ def _sender(logger: Any, limits: Any) -> CleanSend:
     return send
 
 
-def _bounded(attributes: dict[str, Any], max_count: int | None, max_length: int | None) -> Any:
+def _bounded(attributes: object, max_count: int | None, max_length: int | None) -> Any:
     """``attributes`` as the SDK's ``BoundedAttributes`` of a log record, when its cleaning would
     keep every key and value as they are; else ``None``.
 
     It would when there are no more keys than the count limit, every key is non-empty text,
     every value a scalar or a tuple of scalars (cleaning would turn a list into a tuple) and no text
-    longer than the length limit. The mapping is the caller's own, fresh per record."""
+    longer than the length limit. The mapping, a ``dict``, is the caller's own, fresh per record."""
+    if type(attributes) is not dict:
+        return None
     if max_count is not None and len(attributes) > max_count:
         return None
     if "" in attributes or not _TEXT_KEYS.issuperset(map(type, attributes)):
@@ -163,11 +142,10 @@ def _records_match() -> bool:
         return False
     sample: dict[str, Any] = {"a": "text", "b": 1, "c": 2.5, "d": True, "e": ("x", "y")}
     fields: dict[str, Any] = {"timestamp": 1, "severity_text": "INFO", "body": {"k": "v"}, "event_name": "probe"}
-    logger.emit(attributes=dict(sample), **fields)
-    limits = logger._log_record_limits
-    send = _sender(logger, limits)
+    logger.emit(LogRecord(attributes=dict(sample), **fields))
+    send = _sender(logger, logger._log_record_limits)
     mine = dict(sample)
-    if not send(1, None, None, "INFO", {"k": "v"}, mine, "probe") or len(seen) != 2:  # type: ignore[arg-type]
+    if not send(LogRecord(attributes=mine, **fields)) or len(seen) != 2:
         return False
     theirs, ours = seen
     their_attrs, our_attrs = theirs.log_record.attributes, ours.log_record.attributes

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Final
 
 from opentelemetry import trace
-from opentelemetry._logs import SeverityNumber, get_logger_provider
+from opentelemetry._logs import LogRecord, SeverityNumber, get_logger_provider
 from opentelemetry.metrics import get_meter_provider
 
 from multi_llm_otel import _attribute_names as names
@@ -169,24 +169,22 @@ class Emitter:
             if message:
                 attributes[names.EXCEPTION_MESSAGE] = message
         error = name in _ERROR_TYPES
-        timestamp = to_unix_nanos(event.created_at)
-        severity = _ERROR if error else _INFO
-        text = "ERROR" if error else "INFO"
+        record = LogRecord(
+            timestamp=to_unix_nanos(event.created_at),
+            context=context,
+            severity_number=_ERROR if error else _INFO,
+            severity_text="ERROR" if error else "INFO",
+            body=body,
+            attributes=attributes,
+            event_name=name,
+        )
         logger = self.logger
         made_for, send_clean = self._clean
         if made_for is not logger:
             send_clean = clean_sender(logger)
             self._clean = (logger, send_clean)
-        if send_clean is None or not send_clean(timestamp, context, severity, text, body, attributes, name):
-            logger.emit(
-                timestamp=timestamp,
-                context=context,
-                severity_number=severity,
-                severity_text=text,
-                body=body,
-                attributes=attributes,
-                event_name=name,
-            )
+        if send_clean is None or not send_clean(record):
+            logger.emit(record)
 
 
 _lock = threading.Lock()

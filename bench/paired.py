@@ -61,11 +61,11 @@ def _measure(port: int, rounds: int, http: bool, names: list[str], peer: bool) -
         around["peer"][1]()
     for name in names:
         for tag, (pipeline, call) in configs.items():
-            _on, off = around.get(tag, (_nothing, _nothing))
-            _on()
+            switch_on, switch_off = around.get(tag, (_nothing, _nothing))
+            switch_on()
             for _ in range(200):
                 call(scen.SCENARIOS[name])
-            off()
+            switch_off()
             pipeline.flush()
     best: dict[tuple[str, str], float] = {}
     for round_ in range(rounds):
@@ -79,14 +79,14 @@ def _measure(port: int, rounds: int, http: bool, names: list[str], peer: bool) -
             if (round_ // len(order)) % 2:
                 order.reverse()
             for tag, (pipeline, call) in order:
-                _on, off = around.get(tag, (_nothing, _nothing))
-                _on()
+                switch_on, switch_off = around.get(tag, (_nothing, _nothing))
+                switch_on()
                 start = time.process_time()
                 for _ in range(calls):
                     call(scenario)
                 pipeline.flush()
                 per_call = (time.process_time() - start) / calls * 1e6
-                off()
+                switch_off()
                 best[(name, tag)] = min(best.get((name, tag), per_call), per_call)
     return {name: {tag: best[(name, tag)] for tag in configs} for name in names}
 

@@ -20,7 +20,7 @@ def enabled_by_env() -> bool:
     return value is not None and value.strip().lower() not in _OFF
 
 
-def _env_reader(name: str) -> Callable[[], str | None]:
+def _variable_reader(name: str) -> Callable[[], str | None]:
     """``os.environ.get(name)`` for a variable every decorated call asks about. When it is
     unset (the usual case) that raises and catches a ``KeyError`` inside, costing more than the
     rest of the look-up: CPython's ``os.environ`` keeps its items in a dictionary of its own,
@@ -42,7 +42,7 @@ def _env_reader(name: str) -> Callable[[], str | None]:
     return read
 
 
-_read_env = _env_reader(ENV)
+_read_env = _variable_reader(ENV)
 
 
 def bounded(value: object, limit: int = MAX_CHARS) -> JSONValue:
